@@ -1,0 +1,30 @@
+# sleapish developer commands. Every target installs what it needs into .venv/.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: venv demo test bench docs clean
+
+$(STAMP): setup.cfg setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=23"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## The main job on the embedded default (synthetic dataset; no downloads).
+demo: $(STAMP)
+	$(PY) -m sleapish.demo --out demo_output
+
+## The test suite (tests reading ../shared/data skip when it is absent, fail under CI=true).
+test: $(STAMP)
+	$(PY) -m pytest tests --durations=15 $(PYTEST_ARGS)
+
+## Speed/memory benchmarks; writes benchmarks/reports/report.md.
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info demo_output

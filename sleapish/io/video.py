@@ -1,0 +1,122 @@
+"""Opening videos and reading frames the way SLEAP read them.
+
+sleapish pins the OpenCV decoder (the wheel of `opencv-python-headless` bundles its
+own FFmpeg, so frames are identical on every machine with the same wheel), as SLEAP
+did. SLEAP read frames as OpenCV's BGR and, for a grayscale video, kept channel 0 of
+that BGR frame (blue). sleap-io flips frames to RGB and keeps channel 0 of *that*
+(red); :func:`read_frames` undoes the difference so pixels match SLEAP's.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+
+#: Decoder used for media files (mp4, avi, ...), pinned for reproducible frames.
+VIDEO_PLUGIN = "opencv"
+
+
+class VideoReadError(RuntimeError):
+    """A video could not be opened or a frame could not be decoded."""
+
+
+def path_basename(path: str) -> str:
+    """File name of a stored path, splitting on both `/` and `\\` (Windows paths)."""
+    return re.split(r"[\\/]", str(path))[-1]
+
+
+def load_video(filename: Union[str, os.PathLike], grayscale: Optional[bool] = None,
+               **kwargs):
+    """Open a video file (media, image folder or HDF5) with the pinned decoder.
+
+    Args:
+        filename: Path of the video.
+        grayscale: Force 1-channel (`True`) or 3-channel (`False`) frames; detect
+            from the first frame when `None`.
+        **kwargs: Passed to `sleap_io.load_video` (e.g. `dataset` for HDF5).
+
+    Returns:
+        A `sleap_io.Video`.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        VideoReadError: If the file exists but cannot be opened as a video.
+    """
+    import sleap_io as sio
+
+    path = Path(filename)
+    if not path.exists():
+        raise FileNotFoundError(f"Video file not found. Received: {str(filename)!r}")
+    if path.suffix.lower() not in (".h5", ".hdf5", ".slp") and not path.is_dir():
+        kwargs.setdefault("plugin", VIDEO_PLUGIN)
+    try:
+        video = sio.load_video(str(path), grayscale=grayscale, **kwargs)
+        if video.shape is None or len(video) == 0:
+            raise ValueError("no frames")
+    except Exception as e:  # sleap-io raises many types for undecodable files
+        raise VideoReadError(
+            f"Could not open {path} as a video ({type(e).__name__}: {e}). "
+            f"Received: {str(filename)!r}") from None
+    return video
+
+
+def _is_bgr_media(video) -> bool:
+    backend = getattr(video, "backend", None)
+    return type(backend).__name__ == "MediaVideo" and getattr(
+        backend, "plugin", None) == "opencv"
+
+
+def read_frames(video, frame_inds: Sequence[int]) -> np.ndarray:
+    """Read frames as SLEAP did.
+
+    Args:
+        video: An open `sleap_io.Video`.
+        frame_inds: Frame indices to read.
+
+    Returns:
+        `uint8` array of shape `(len(frame_inds), height, width, channels)`; for a
+        grayscale video decoded from 3 channels, the single channel is the blue one
+        (channel 0 of OpenCV's BGR frame), as in SLEAP.
+
+    Raises:
+        VideoReadError: If the video is not open or a frame does not decode; the
+            message names the video file and the frame index.
+    """
+    inds: List[int] = [int(i) for i in frame_inds]
+    if video.backend is None:
+        raise VideoReadError(
+            f"Video {video.filename} is not open (file missing?). "
+            f"Received: frames {inds[:5]}")
+    n = len(video)
+    bad = [i for i in inds if not 0 <= i < n]
+    if bad:
+        raise VideoReadError(
+            f"Frame index out of range for {video.filename} ({n} frames). "
+            f"Received: {bad[:5]}")
+    frames = []
+    for i in inds:
+        try:
+            if _is_bgr_media(video) and video.backend.grayscale:
+                img = video.backend._read_frame(i)  # RGB, 3 channels
+                img = img[..., 2:3] if img.ndim == 3 and img.shape[-1] == 3 else img
+            else:
+                img = video.backend.get_frame(i)
+        except Exception as e:
+            raise VideoReadError(
+                f"Frame {i} of {video.filename} could not be decoded "
+                f"({type(e).__name__}: {e}). Received: frame_idx={i}") from None
+        if img is None:
+            raise VideoReadError(
+                f"Frame {i} of {video.filename} could not be decoded. "
+                f"Received: frame_idx={i}")
+        if img.ndim == 2:
+            img = img[..., None]
+        frames.append(np.asarray(img, dtype=np.uint8))
+    if not frames:
+        h, w, c = video.shape[1:]
+        return np.zeros((0, h, w, c), dtype=np.uint8)
+    return np.stack(frames, axis=0)

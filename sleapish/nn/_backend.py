@@ -1,0 +1,60 @@
+"""The one place sleapish imports TensorFlow and Keras 2 (tf-keras).
+
+`tf.keras` is Keras 3 on TensorFlow >= 2.16 and cannot load SLEAP's `.h5` models or
+return ragged tensors from layers, so sleapish always uses `tf_keras`. Import both
+from here::
+
+    from sleapish.nn._backend import tf, keras
+
+TensorFlow 2.21 writes INFO lines (oneDNN notice, "Could not find cuda drivers",
+cuInit failures) straight to the process's stderr before its log level applies.
+Unless the user asks for them (`SLEAPISH_TF_LOGS=1`, or their own
+`TF_CPP_MIN_LOG_LEVEL`), this module captures that start-up output and discards it;
+if the import itself fails, the captured text is re-emitted so nothing is hidden.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+
+def _quiet_import():
+    """Import tensorflow and tf_keras with start-up C++ logs captured."""
+    want_logs = os.environ.get("SLEAPISH_TF_LOGS", "") not in ("", "0")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # e.g. a notebook's stderr
+        fd = 2
+    if want_logs:
+        import tensorflow as tf_mod
+        import tf_keras as keras_mod
+
+        return tf_mod, keras_mod
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), fd)
+        try:
+            import tensorflow as tf_mod
+            import tf_keras as keras_mod
+
+            # Platform initialization (and its CUDA probe messages) happens here.
+            tf_mod.config.list_physical_devices()
+        except BaseException:
+            os.dup2(saved, fd)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+    tf_mod.get_logger().setLevel("ERROR")
+    return tf_mod, keras_mod
+
+
+tf, keras = _quiet_import()
+
+__all__ = ["tf", "keras"]

@@ -1,0 +1,46 @@
+"""Package-level promises: version, re-exports, quiet and light import."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import sleap_io as sio
+
+import sleapish
+
+
+def test_version_and_reexports():
+    assert sleapish.__version__ == "0.1.0"
+    assert sleapish.SLEAP_COMPAT_VERSION == "1.4.1"
+    for name in ["Labels", "Video", "Skeleton", "Instance", "PredictedInstance", "Track"]:
+        assert getattr(sleapish, name) is getattr(sio, name)
+    assert callable(sleapish.load_file) and callable(sleapish.load_video)
+    assert callable(sleapish.save_file)
+
+
+def test_import_is_quiet_and_does_not_load_tensorflow():
+    code = ("import sys, sleapish, sleapish.nn.config; "
+            "print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+    assert out.stderr == ""
+
+
+def test_backend_import_prints_no_tensorflow_logs():
+    code = ("from sleapish.nn._backend import tf, keras; "
+            "m = keras.Sequential([keras.layers.Dense(2)]); "
+            "print(m(tf.zeros((1, 3))).shape, keras.__name__)")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TF_CPP_MIN_LOG_LEVEL", "SLEAPISH_TF_LOGS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env)
+    assert out.stdout.split() == ["(1,", "2)", "tf_keras"]
+    # TF 2.21 prints oneDNN/CUDA INFO lines at start-up; they are captured.
+    assert out.stderr == "", out.stderr
+    env["SLEAPISH_TF_LOGS"] = "1"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env)
+    assert "oneDNN" in out.stderr  # shown when asked for
