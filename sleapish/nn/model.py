@@ -160,17 +160,14 @@ class Model:
         check_input_size(input_shape, self.maximum_stride, type(self.backbone).__name__)
         x_in = keras.Input(input_shape, name="input")
         x_main, feats = self.backbone.make_backbone(x_in)
-        mains = x_main if isinstance(x_main, list) else [x_main]
-        n_stacks = len(mains)
-        per_stack = max(len(feats) // n_stacks, 1)
+        if not isinstance(x_main, list):
+            x_main, feats = [x_main], [feats]
+        n_stacks = len(x_main)
         outputs = []
         for head in self.heads:
-            tensors = []
-            for s, x in enumerate(mains):
-                stack_feats = feats[s * per_stack:(s + 1) * per_stack]
-                tensors.append(self._feature_for(head, x, stack_feats))
-            for s, t in enumerate(tensors):
+            for s, (x, stack_feats) in enumerate(zip(x_main, feats)):
                 name = head.name if s == n_stacks - 1 else f"{head.name}_{s}"
+                t = self._feature_for(head, x, stack_feats)
                 outputs.append(head.make_head(t, name=name))
         self.keras_model = keras.Model(inputs=x_in, outputs=outputs)
         return self.keras_model
@@ -185,7 +182,7 @@ class Model:
                 f"{type(self.backbone).__name__} has features only at strides "
                 f"{sorted({f.stride for f in feats} | {self.backbone.output_stride})}. "
                 f"Received: output_stride={head.output_stride}")
-        return matches[-1].tensor
+        return matches[0].tensor
 
 
 def transfer_weights(source, target) -> int:

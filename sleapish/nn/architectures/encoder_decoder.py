@@ -157,14 +157,18 @@ class SimpleUpsamplingBlock:
 
         Args:
             x: Tensor `(batch, h, w, c)` at `current_stride`.
-            current_stride: Stride of `x` (used only for naming by the caller).
+            current_stride: Stride of `x`; when given, layer names get
+                `_s{current_stride}_to_s{new_stride}` (e.g. "stack0_dec0_s8_to_s4").
             skip_source: Tensor at the output stride to merge, or `None`.
-            prefix: Name prefix, e.g. "stack0_dec0_s8_to_s4".
+            prefix: Name prefix, e.g. "stack0_dec0".
 
         Returns:
             Tensor `(batch, h * s, w * s, c')`.
         """
         L = keras.layers
+        if current_stride is not None:
+            new_stride = current_stride // self.upsampling_stride
+            prefix = f"{prefix}_s{current_stride}_to_s{new_stride}"
         if self.transposed_conv:
             x = L.Conv2DTranspose(self.transposed_conv_filters,
                                   self.transposed_conv_kernel_size,
@@ -232,19 +236,19 @@ class EncoderDecoder:
 
     # ----------------------------------------------------------------- strides
     @property
-    def stem_stride(self) -> int:
+    def stem_features_stride(self) -> int:
         """Downsampling of the stem."""
         return _product(b.stride_factor for b in (self.stem_stack or []))
 
     @property
-    def encoder_stride(self) -> int:
+    def encoder_features_stride(self) -> int:
         """Downsampling of one encoder stack."""
         return _product(b.stride_factor for b in self.encoder_stack)
 
     @property
     def maximum_stride(self) -> int:
         """Stride at the bottom of the network."""
-        return self.stem_stride * self.encoder_stride
+        return self.stem_features_stride * self.encoder_features_stride
 
     @property
     def output_stride(self) -> int:
@@ -254,65 +258,82 @@ class EncoderDecoder:
 
     # ---------------------------------------------------------------- building
     def make_stem(self, x_in, prefix: str = "stem"):
-        """Apply the stem blocks; returns `(x, stride)`."""
-        x, stride = x_in, 1
+        """Apply the stem blocks (not repeated across stacks); returns the output."""
+        x = x_in
         for i, block in enumerate(self.stem_stack or []):
             x = block.make_block(x, prefix=f"{prefix}{i}")
-            stride *= block.stride_factor
-        return x, stride
+        return x
 
     def make_encoder(self, x_in, current_stride: int, prefix: str = "enc"
                      ) -> Tuple[object, List[IntermediateFeature]]:
-        """Apply the encoder; returns `(x, skip features by stride)`."""
-        x, skips = x_in, []
+        """Apply the encoder.
+
+        Returns:
+            `(x, skips)`: the encoder output and, as skip sources, the first block
+            output at each new stride, except the deepest (SLEAP's rule).
+        """
+        x, feats = x_in, []
         for i, block in enumerate(self.encoder_stack):
             x = block.make_block(x, prefix=f"{prefix}{i}")
             current_stride *= block.stride_factor
-            if isinstance(block, SimpleConvBlock):
-                skips.append(IntermediateFeature(x, current_stride))
-        return x, skips
+            if current_stride not in [f.stride for f in feats]:
+                feats.append(IntermediateFeature(x, current_stride))
+        return x, feats[:-1]
 
     def make_decoder(self, x_in, current_stride: int,
                      skip_sources: Sequence[IntermediateFeature] = (),
                      prefix: str = "dec") -> Tuple[object, List[IntermediateFeature]]:
-        """Apply the decoder; returns `(x, features at each decoder stride)`."""
+        """Apply the decoder.
+
+        Each block merges the first skip source found at its output stride.
+
+        Returns:
+            `(x, features)`: the decoder output and the input of every decoder block
+            (the bottleneck first), for heads at other strides.
+        """
         x, feats = x_in, []
         for i, block in enumerate(self.decoder_stack):
-            new_stride = current_stride // block.upsampling_stride
-            skip = None
-            for s in skip_sources:
-                if s.stride == new_stride:
-                    skip = s.tensor
-            x = block.make_block(x, current_stride=current_stride, skip_source=skip,
-                                 prefix=f"{prefix}{i}_s{current_stride}_to_s{new_stride}")
-            current_stride = new_stride
             feats.append(IntermediateFeature(x, current_stride))
+            new_stride = current_stride // block.upsampling_stride
+            skip = next((s.tensor for s in skip_sources if s.stride == new_stride), None)
+            x = block.make_block(x, current_stride=current_stride, skip_source=skip,
+                                 prefix=f"{prefix}{i}")
+            current_stride = new_stride
         return x, feats
 
-    def make_backbone(self, x_in) -> Tuple[object, List[IntermediateFeature]]:
+    def make_backbone(self, x_in):
         """Build the backbone on `x_in`.
 
         Args:
             x_in: Input tensor `(batch, height, width, channels)`.
 
         Returns:
-            `(x_main, features)`: the last stack's output, and every stack's
-            intermediate features (bottleneck and each decoder output), in build
-            order, each an :class:`IntermediateFeature`. For `stacks > 1`, `x_main`
-            is a list with each stack's output.
+            `(x_main, features)`: the output tensor and the list of
+            :class:`IntermediateFeature` (bottleneck and decoder block inputs). With
+            `stacks > 1`, both are lists with one entry per stack.
+
+        Raises:
+            ValueError: If stacked but the decoder does not return to the stem's stride.
         """
-        x, stride = self.make_stem(x_in)
+        if self.stacks > 1 and self.stem_features_stride != self.output_stride:
+            raise ValueError(
+                f"{type(self).__name__} with stacks={self.stacks} needs a decoder that "
+                f"returns to the stem stride ({self.stem_features_stride}). Received: "
+                f"output_stride={self.output_stride}")
+        x = self.make_stem(x_in, prefix="stem")
+        stem_feats = ([IntermediateFeature(x, self.stem_features_stride)]
+                      if self.stem_stack else [])
         outputs, feats = [], []
         for i in range(self.stacks):
-            x, skips = self.make_encoder(x, stride, prefix=f"stack{i}_enc")
-            bottom = stride * self.encoder_stride
-            feats.append(IntermediateFeature(x, bottom))
-            x, dec_feats = self.make_decoder(x, bottom, skip_sources=skips,
+            x, skips = self.make_encoder(x, self.stem_features_stride, prefix=f"stack{i}_enc")
+            x, dec_feats = self.make_decoder(x, self.maximum_stride,
+                                             skip_sources=stem_feats + skips,
                                              prefix=f"stack{i}_dec")
-            feats.extend(dec_feats)
-            stride = bottom // _product(b.upsampling_stride for b in self.decoder_stack)
             outputs.append(x)
-        return (outputs[0] if self.stacks == 1 else outputs), feats
+            feats.append(dec_feats)
+        if self.stacks == 1:
+            return outputs[0], feats[0]
+        return outputs, feats
 
 
 def _product(values) -> int:
