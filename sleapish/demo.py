@@ -1,9 +1,9 @@
 """`make demo`: the main job on the embedded synthetic dataset.
 
-What runs today (Foundation): generate a synthetic two-animal video with
-ground-truth labels, load it back through the data layer (video path resolution,
-SLEAP-faithful frame reading), build the SLEAP-format training config for it,
-round-trip that config through JSON, and draw the labels over a frame. Later issues
+What runs today: generate a synthetic two-animal video with ground-truth labels,
+load it back through the data layer (video path resolution, SLEAP-faithful frame
+reading), build the SLEAP-format training config for it, round-trip that config
+through JSON, build the network it describes, and draw the labels over a frame. Later issues
 extend this to train -> predict -> track -> evaluate.
 
 Usage:
@@ -106,20 +106,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    print(f"[1/4] Generating synthetic dataset ({args.frames} frames, {args.animals} "
+    print(f"[1/5] Generating synthetic dataset ({args.frames} frames, {args.animals} "
           f"animals) in {out / 'data'}")
     ds = make_synthetic_dataset(out / "data", n_frames=args.frames,
                                 n_animals=args.animals, image_size=(192, 192),
                                 seed=args.seed)
 
-    print(f"[2/4] Loading {ds.labels_path.name} with sleapish.load_file")
+    print(f"[2/5] Loading {ds.labels_path.name} with sleapish.load_file")
     labels = sleapish.load_file(ds.labels_path)
     n_inst = sum(len(lf.instances) for lf in labels)
     print(f"      {len(labels)} labeled frames, {n_inst} instances, "
           f"{len(labels.tracks)} tracks, video {labels.video.shape}, skeleton "
           f"{labels.skeleton.node_names} with edges {labels.skeleton.edge_inds}")
 
-    print("[3/4] Writing the SLEAP-format training config and reading it back")
+    print("[3/5] Writing the SLEAP-format training config and reading it back")
     cfg = build_config_for(labels)
     cfg_path = out / "training_config.json"
     cfg.save_json(cfg_path)
@@ -131,7 +131,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"      {cfg_path} ({cfg.model.heads.which_oneof_attrib_name()} heads, "
           f"{cfg.model.backbone.which_oneof_attrib_name()} backbone): round trip OK")
 
-    print("[4/4] Drawing ground truth over frame 0")
+    print("[4/5] Building the model the config describes (SLEAP's network)")
+    from sleapish.nn.model import Model
+
+    model = Model.from_config(cfg.model, skeleton=labels.skeleton)
+    h, w, c = labels.video.shape[1:]
+    keras_model = model.make_model((h, w, c))
+    shapes = ", ".join(f"{n} {tuple(o.shape[1:])}" for n, o in
+                       zip(keras_model.output_names, keras_model.outputs))
+    print(f"      {type(model.backbone).__name__}: {keras_model.count_params():,} "
+          f"parameters; outputs {shapes}")
+
+    print("[5/5] Drawing ground truth over frame 0")
     frame = sleapish.read_frames(labels.video, [0])[0]
     png = out / "frame0_ground_truth.png"
     _plot_frame(frame, labels, 0, png)

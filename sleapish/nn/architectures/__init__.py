@@ -9,11 +9,24 @@ from sleapish.nn.architectures.encoder_decoder import (
     SimpleConvBlock,
     SimpleUpsamplingBlock,
 )
+from sleapish.nn.architectures.hourglass import Hourglass
 from sleapish.nn.architectures.leap import LeapCNN
+from sleapish.nn.architectures.pretrained_encoders import (
+    AVAILABLE_ENCODERS,
+    UnetPretrainedEncoder,
+)
+from sleapish.nn.architectures.resnet import ResNet50, ResNet101, ResNet152, ResNetv1
 from sleapish.nn.architectures.unet import UNet
+from sleapish.nn.architectures.upsampling import UpsamplingStack
 
 #: Backbone config field (in `BackboneConfig`) -> backbone class.
-BACKBONE_CLASSES = {"leap": LeapCNN, "unet": UNet}
+BACKBONE_CLASSES = {
+    "leap": LeapCNN,
+    "unet": UNet,
+    "hourglass": Hourglass,
+    "resnet": ResNetv1,
+    "pretrained_encoder": UnetPretrainedEncoder,
+}
 
 
 def backbone_from_config(backbone_config):
@@ -29,7 +42,15 @@ def backbone_from_config(backbone_config):
 
 
 __all__ = [
+    "AVAILABLE_ENCODERS",
     "BACKBONE_CLASSES",
+    "Hourglass",
+    "ResNet50",
+    "ResNet101",
+    "ResNet152",
+    "ResNetv1",
+    "UnetPretrainedEncoder",
+    "UpsamplingStack",
     "EncoderDecoder",
     "IntermediateFeature",
     "LeapCNN",
