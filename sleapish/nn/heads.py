@@ -60,8 +60,8 @@ def _names(part_names, what: str) -> List[str]:
 
 
 @attrs.define
-class SingleInstanceConfmapsHead(Head):
-    """Confidence maps, one channel per part, one instance per image.
+class _PartConfmapsHead(Head):
+    """Confidence maps with one channel per body part.
 
     Attributes:
         part_names: Node names, one channel each.
@@ -78,11 +78,16 @@ class SingleInstanceConfmapsHead(Head):
 
     @classmethod
     def from_config(cls, config, part_names: Optional[Sequence[str]] = None):
-        """From a `SingleInstanceConfmapsHeadConfig`; part names default to the
-        given skeleton node names."""
+        """From the matching head config; part names default to `part_names` (the
+        skeleton's nodes)."""
         names = _names(config.part_names or part_names, cls.__name__)
         return cls(part_names=names, sigma=config.sigma,
                    output_stride=config.output_stride, loss_weight=config.loss_weight)
+
+
+@attrs.define
+class SingleInstanceConfmapsHead(_PartConfmapsHead):
+    """Confidence maps, one channel per part, one instance per image."""
 
 
 @attrs.define
@@ -137,28 +142,8 @@ class CenteredInstanceConfmapsHead(Head):
 
 
 @attrs.define
-class MultiInstanceConfmapsHead(Head):
-    """Confidence maps with a peak per part per instance.
-
-    Attributes:
-        part_names: Node names.
-        sigma: Gaussian spread in input pixels.
-    """
-
-    part_names: List[str] = attrs.field(factory=list)
-    sigma: float = 5.0
-
-    @property
-    def channels(self) -> int:
-        """One channel per part."""
-        return len(self.part_names)
-
-    @classmethod
-    def from_config(cls, config, part_names: Optional[Sequence[str]] = None):
-        """From a `MultiInstanceConfmapsHeadConfig`."""
-        names = _names(config.part_names or part_names, cls.__name__)
-        return cls(part_names=names, sigma=config.sigma,
-                   output_stride=config.output_stride, loss_weight=config.loss_weight)
+class MultiInstanceConfmapsHead(_PartConfmapsHead):
+    """Confidence maps with a peak per part per instance (bottom-up models)."""
 
 
 @attrs.define
