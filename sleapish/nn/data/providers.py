@@ -1,0 +1,247 @@
+"""Data providers: the first dataset of a pipeline (SLEAP's `providers`).
+
+`LabelsReader` yields one example per labeled frame; points come from arrays built
+once at construction (graph lookups, no Python per example) and frames are decoded
+on demand through the pinned video reader. `VideoReader` streams any subset of a
+video's frames without loading the whole video.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Dict, List, Optional, Sequence, Union
+
+import attrs
+import numpy as np
+
+from sleapish.io.video import read_frames
+from sleapish.nn._backend import tf
+
+
+def _frame_reader(videos):
+    """A numpy function `(video_ind, frame_ind) -> uint8 (h, w, c)`, thread-safe."""
+    locks = [threading.Lock() for _ in videos]
+
+    def read(video_ind, frame_ind):
+        v = int(video_ind)
+        with locks[v]:
+            return read_frames(videos[v], [int(frame_ind)])[0]
+
+    return read
+
+
+def _static_image_shape(videos) -> List[Optional[int]]:
+    shapes = {tuple(v.shape[1:]) for v in videos if v.shape is not None}
+    if len(shapes) == 1:
+        return list(next(iter(shapes)))
+    channels = {s[-1] for s in shapes}
+    return [None, None, channels.pop() if len(channels) == 1 else None]
+
+
+@attrs.define
+class LabelsReader:
+    """Examples from the labeled frames of a `sleap_io.Labels`.
+
+    Keys: `"image"` uint8 `(h, w, c)`, `"instances"` float32
+    `(n_instances, n_nodes, 2)` (NaN for missing points), `"skeleton_inds"` int32
+    `(n_instances,)`, `"track_inds"` int32 `(n_instances,)` (-1: no track),
+    `"n_tracks"` int32, `"scale"` float32 `(2,)` (1, 1), `"video_ind"` int32,
+    `"frame_ind"` int64, `"raw_image_size"` int32 `(3,)`, `"example_ind"` int64.
+
+    Attributes:
+        labels: The labels.
+        user_instances_only: Use only user (manually labeled) instances, as SLEAP
+            does for training; frames without any are skipped.
+        with_track_only: Keep only instances that have a track.
+        example_indices: Labeled-frame indices to use (all when `None`).
+
+    Raises:
+        ValueError: If no frame has a usable instance (e.g. labels with only
+            predictions and `user_instances_only=True`).
+    """
+
+    labels: object
+    user_instances_only: bool = True
+    with_track_only: bool = False
+    example_indices: Optional[Sequence[int]] = None
+    _cache: Dict[str, np.ndarray] = attrs.field(init=False, factory=dict, repr=False)
+
+    @classmethod
+    def from_filename(cls, filename: Union[str, os.PathLike], user_instances_only=True,
+                      search_paths=None) -> "LabelsReader":
+        """Load a labels file (videos resolved with `search_paths`) and read it."""
+        from sleapish.io.labels import load_file
+
+        return cls(load_file(filename, search_paths=search_paths),
+                   user_instances_only=user_instances_only)
+
+    @classmethod
+    def from_user_instances(cls, labels) -> "LabelsReader":
+        """Reader over the user-labeled frames of `labels`."""
+        return cls(labels, user_instances_only=True)
+
+    def __attrs_post_init__(self):
+        labels = self.labels
+        if not labels.skeletons:
+            raise ValueError("LabelsReader needs labels with a skeleton. Received: none")
+        n_nodes = len(labels.skeletons[0].nodes)
+        for s in labels.skeletons[1:]:
+            if len(s.nodes) != n_nodes:
+                raise ValueError("LabelsReader needs skeletons with the same number of "
+                                 f"nodes. Received: {[len(s.nodes) for s in labels.skeletons]}")
+        indices = (range(len(labels)) if self.example_indices is None
+                   else self.example_indices)
+        track_index = {id(t): i for i, t in enumerate(labels.tracks)}
+        skel_index = {id(s): i for i, s in enumerate(labels.skeletons)}
+        video_index = {id(v): i for i, v in enumerate(labels.videos)}
+        rows, pts, tracks, skels, lengths = [], [], [], [], []
+        for i in indices:
+            lf = labels[int(i)]
+            insts = lf.user_instances if self.user_instances_only else lf.instances
+            if self.with_track_only:
+                insts = [inst for inst in insts if inst.track is not None]
+            if not insts:
+                continue
+            rows.append((int(i), video_index[id(lf.video)], int(lf.frame_idx)))
+            for inst in insts:
+                pts.append(inst.numpy().astype(np.float32))
+                tracks.append(track_index.get(id(inst.track), -1))
+                skels.append(skel_index.get(id(inst.skeleton), 0))
+            lengths.append(len(insts))
+        if not rows:
+            kind = "user instances" if self.user_instances_only else "instances"
+            raise ValueError(f"The labels have no labeled frames with {kind} to train on. "
+                             f"Received: {len(labels)} labeled frames")
+        self._cache.update(
+            rows=np.array(rows, np.int64), lengths=np.array(lengths, np.int64),
+            points=np.stack(pts), tracks=np.array(tracks, np.int32),
+            skels=np.array(skels, np.int32))
+
+    def __len__(self) -> int:
+        """Number of examples (frames with usable instances)."""
+        return len(self._cache["rows"])
+
+    @property
+    def videos(self) -> list:
+        """The labels' videos."""
+        return list(self.labels.videos)
+
+    @property
+    def tracks(self) -> list:
+        """The labels' tracks."""
+        return list(self.labels.tracks)
+
+    @property
+    def skeletons(self) -> list:
+        """The labels' skeletons."""
+        return list(self.labels.skeletons)
+
+    @property
+    def max_height_and_width(self):
+        """Largest `(height, width)` over the videos."""
+        shapes = [v.shape for v in self.labels.videos if v.shape is not None]
+        return max(s[1] for s in shapes), max(s[2] for s in shapes)
+
+    @property
+    def output_keys(self) -> List[str]:
+        """Keys of each example."""
+        return ["image", "instances", "skeleton_inds", "track_inds", "n_tracks", "scale",
+                "video_ind", "frame_ind", "raw_image_size", "example_ind"]
+
+    def make_dataset(self, ds_index=None):
+        """Dataset with one example per frame (in labels order).
+
+        Args:
+            ds_index: Optional dataset of positions (0..len-1) to read, e.g. shuffled.
+        """
+        c = self._cache
+        points = tf.RaggedTensor.from_row_lengths(c["points"], c["lengths"])
+        tracks = tf.RaggedTensor.from_row_lengths(c["tracks"], c["lengths"])
+        skels = tf.RaggedTensor.from_row_lengths(c["skels"], c["lengths"])
+        rows = tf.constant(c["rows"])
+        n_tracks = tf.constant(len(self.labels.tracks), tf.int32)
+        reader = _frame_reader(self.labels.videos)
+        img_shape = _static_image_shape(self.labels.videos)
+
+        def fetch(i):
+            row = rows[i]
+            img = tf.numpy_function(reader, [row[1], row[2]], tf.uint8)
+            img.set_shape(img_shape)
+            return {
+                "image": img,
+                "instances": points[i],
+                "skeleton_inds": skels[i],
+                "track_inds": tracks[i],
+                "n_tracks": n_tracks,
+                "scale": tf.ones([2], tf.float32),
+                "video_ind": tf.cast(row[1], tf.int32),
+                "frame_ind": row[2],
+                "raw_image_size": tf.shape(img, out_type=tf.int32),
+                "example_ind": row[0],
+            }
+
+        ds = ds_index if ds_index is not None else tf.data.Dataset.range(len(self))
+        return ds.map(fetch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+@attrs.define
+class VideoReader:
+    """Stream frames of one video.
+
+    Keys: `"image"` uint8 `(h, w, c)`, `"frame_ind"` int64, `"video_ind"` int32 (0),
+    `"scale"` float32 `(2,)`, `"raw_image_size"` int32 `(3,)`.
+
+    Attributes:
+        video: An open `sleap_io.Video`.
+        example_indices: Frame indices to read (all frames when `None`).
+    """
+
+    video: object
+    example_indices: Optional[Sequence[int]] = None
+
+    @classmethod
+    def from_filepath(cls, filename, example_indices=None,
+                      grayscale: Optional[bool] = None) -> "VideoReader":
+        """Open a video file (pinned decoder) and read it."""
+        from sleapish.io.video import load_video
+
+        return cls(load_video(filename, grayscale=grayscale),
+                   example_indices=example_indices)
+
+    def __attrs_post_init__(self):
+        n = len(self.video)
+        if self.example_indices is None:
+            self.example_indices = np.arange(n)
+        inds = np.asarray(self.example_indices, np.int64).reshape(-1)
+        bad = inds[(inds < 0) | (inds >= n)]
+        if bad.size:
+            raise ValueError(f"Frame indices out of range for {self.video.filename} "
+                             f"({n} frames). Received: {bad[:5].tolist()}")
+        self.example_indices = inds
+
+    def __len__(self) -> int:
+        """Number of frames to read."""
+        return len(self.example_indices)
+
+    @property
+    def output_keys(self) -> List[str]:
+        """Keys of each example."""
+        return ["image", "frame_ind", "video_ind", "scale", "raw_image_size"]
+
+    def make_dataset(self):
+        """Dataset of frames in `example_indices` order, decoded as they are read."""
+        reader = _frame_reader([self.video])
+        shape = list(self.video.shape[1:])
+
+        def fetch(frame_ind):
+            img = tf.numpy_function(reader, [tf.constant(0, tf.int64), frame_ind],
+                                    tf.uint8)
+            img.set_shape(shape)
+            return {"image": img, "frame_ind": frame_ind,
+                    "video_ind": tf.constant(0, tf.int32),
+                    "scale": tf.ones([2], tf.float32),
+                    "raw_image_size": tf.constant(shape, tf.int32)}
+
+        ds = tf.data.Dataset.from_tensor_slices(self.example_indices)
+        return ds.map(fetch, num_parallel_calls=1, deterministic=True)
