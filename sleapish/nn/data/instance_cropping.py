@@ -78,10 +78,11 @@ def normalize_bboxes(bboxes, image_height: int, image_width: int):
         image_width: Image width.
 
     Returns:
-        float32 `(n, 4)` divided by `[h - 1, w - 1, h - 1, w - 1]`.
+        float32 `(n, 4)` divided by `[h - 1, w - 1, h - 1, w - 1]` (by 1 for a
+        dimension of size 1, to stay finite).
     """
-    h = tf.cast(image_height, tf.float32) - 1.0
-    w = tf.cast(image_width, tf.float32) - 1.0
+    h = tf.maximum(tf.cast(image_height, tf.float32) - 1.0, 1.0)
+    w = tf.maximum(tf.cast(image_width, tf.float32) - 1.0, 1.0)
     return tf.convert_to_tensor(bboxes, tf.float32) / tf.stack([h, w, h, w])
 
 
