@@ -1,0 +1,630 @@
+"""Grouping detected peaks into instances with part affinity fields (PAFs).
+
+SLEAP 1.4.1's `sleap.nn.paf_grouping`, with the same public names, signatures and
+numbers, written batch-wide: candidates, lines and scores of all samples are computed
+in one set of tensor ops, and the Hungarian matching and the instance assembly each run
+in one `tf.numpy_function` call per batch. All functions work eagerly and inside
+`tf.function`.
+
+The pipeline (:class:`PAFScorer` wraps it):
+
+1. :func:`score_paf_lines_batch`: every (source peak, destination peak) pair of each
+   skeleton edge within a sample is a candidate. Its line is sampled at `n_points`
+   evenly spaced points (inclusive), divided by the PAF stride, rounded half-to-even
+   and clipped to the PAF grid. Score = mean over the points of PAF . unit vector of
+   the line, plus the distance penalty `min(max_edge_length / length - 1, 0) *
+   dist_penalty_weight` with `max_edge_length = max_edge_length_ratio * max(H, W, C) *
+   pafs_stride` (SLEAP includes the PAF channel count `C` in the max). A zero-length
+   line scores NaN.
+2. :func:`match_candidates_batch`: per sample and edge, Hungarian matching maximizing
+   the summed score (NaN pairs are forbidden).
+3. :func:`group_instances_batch`: matches scoring below `min_line_scores` (or NaN) are
+   dropped, then connections are assembled into instances edge by edge in
+   :func:`toposort_edges` order; instances with fewer than `min_instance_peaks` peaks
+   are dropped; an instance's score is the sum of its connections' scores.
+
+Clipping: the SLEAP source gathers the rounded subscripts unclipped (a "TODO: clip"),
+so a line point outside the PAF grid (e.g. a peak at the right or bottom border when
+the PAF stride exceeds the confidence map stride) raises on CPU and reads 0 on GPU.
+Here it is clipped to the nearest grid cell (as in sleap-nn); lines inside the grid
+score exactly as in SLEAP.
+
+Peaks come either sample-grouped as SLEAP passes them (`tf.RaggedTensor` `(n_samples,
+(n_peaks), 2)`), or flat as local peak finding returns them (`(n_peaks, 2)` with
+`peak_sample_inds`, non-decreasing). Peaks are `(x, y)` in image pixels.
+
+References:
+    Zhe Cao, Tomas Simon, Shih-En Wei, Yaser Sheikh. Realtime Multi-Person 2D Pose
+    Estimation using Part Affinity Fields. In CVPR, 2017.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Text, Tuple, Union
+
+import attrs
+import numpy as np
+
+from sleapish.nn._backend import tf
+from sleapish.nn.paf_grouping_matching import (
+    EdgeConnection,
+    EdgeType,
+    PeakID,
+    assign_connections_to_instances,
+    group_instances_np,
+    group_instances_sample,
+    make_predicted_instances,
+    match_candidates_np,
+    toposort_edges,
+)
+
+
+# ------------------------------------------------------------------------ candidates
+def _candidates(sample_inds, channel_inds, n_samples, skeleton_edges, n_nodes):
+    """All connection candidates of a batch.
+
+    Returns int32 `(n_candidates,)` sample, edge, global source peak and global
+    destination peak indices, ordered by sample, edge, source peak, destination peak
+    (peaks of a node in their input order).
+    """
+    sample_inds = tf.cast(tf.reshape(sample_inds, [-1]), tf.int32)
+    channel_inds = tf.cast(tf.reshape(channel_inds, [-1]), tf.int32)
+    edges = tf.reshape(tf.cast(skeleton_edges, tf.int32), [-1, 2])
+    n_samples = tf.cast(n_samples, tf.int32)
+    n_nodes = tf.cast(n_nodes, tf.int32)
+    tf.debugging.assert_less(channel_inds, n_nodes,
+                             message="peak_channel_inds must be < n_nodes")
+    n_groups = n_samples * n_nodes
+    key = sample_inds * n_nodes + channel_inds
+    grouped = tf.argsort(key, stable=True)
+    counts = tf.math.bincount(key, minlength=n_groups, maxlength=n_groups,
+                              dtype=tf.int32)
+    starts = tf.reshape(tf.cumsum(counts, exclusive=True), [n_samples, n_nodes])
+    counts = tf.reshape(counts, [n_samples, n_nodes])
+    n_edges = tf.shape(edges)[0]
+    n_src = tf.reshape(tf.gather(counts, edges[:, 0], axis=1), [-1])  # (S * E,)
+    n_dst = tf.reshape(tf.gather(counts, edges[:, 1], axis=1), [-1])
+    src_start = tf.reshape(tf.gather(starts, edges[:, 0], axis=1), [-1])
+    dst_start = tf.reshape(tf.gather(starts, edges[:, 1], axis=1), [-1])
+    n_pairs = n_src * n_dst
+    block = tf.repeat(tf.range(tf.size(n_pairs)), n_pairs)
+    pair = tf.range(tf.size(block)) - tf.gather(tf.cumsum(n_pairs, exclusive=True),
+                                                block)
+    block_dst = tf.gather(n_dst, block)
+    src = tf.gather(grouped, tf.gather(src_start, block) + pair // block_dst)
+    dst = tf.gather(grouped, tf.gather(dst_start, block) + pair % block_dst)
+    return block // n_edges, block % n_edges, src, dst
+
+
+def get_connection_candidates(peak_channel_inds_sample, skeleton_edges, n_nodes: int):
+    """All possible connections formed by the peaks of one sample.
+
+    Args:
+        peak_channel_inds_sample: int32 `(n_peaks,)` node (channel) of each peak.
+        skeleton_edges: int32 `(n_edges, 2)` `(source, destination)` node indices.
+        n_nodes: Number of nodes in the skeleton.
+
+    Returns:
+        `(edge_inds, edge_peak_inds)`: int32 `(n_candidates,)` edge of each candidate
+        and int32 `(n_candidates, 2)` `[source, destination]` indices into the sample's
+        peaks; all pairs of each edge, edge by edge, source-major.
+
+    Example:
+        >>> get_connection_candidates([0, 0, 1], [[0, 1]], 2)[1].numpy().tolist()
+        [[0, 2], [1, 2]]
+    """
+    ch = tf.cast(tf.reshape(peak_channel_inds_sample, [-1]), tf.int32)
+    _, edge, src, dst = _candidates(tf.zeros_like(ch), ch, 1, skeleton_edges, n_nodes)
+    return edge, tf.stack([src, dst], axis=1)
+
+
+# ------------------------------------------------------------------------- line scores
+def _line_subs(src_xy, dst_xy, edge_inds, n_line_points, pafs_stride, pafs_hw):
+    """`(n, n_line_points, 2, 3)` `[row, col, channel]` PAF subscripts of lines."""
+    xy = tf.linspace(src_xy, dst_xy, n_line_points, axis=2)  # (n, 2, points): x, y
+    xy = tf.cast(tf.round(xy / tf.cast(pafs_stride, tf.float32)), tf.int32)
+    rows, cols = xy[:, 1], xy[:, 0]
+    if pafs_hw is not None:
+        rows = tf.clip_by_value(rows, 0, tf.cast(pafs_hw[0], tf.int32) - 1)
+        cols = tf.clip_by_value(cols, 0, tf.cast(pafs_hw[1], tf.int32) - 1)
+    rc = tf.stack([rows, cols], axis=-1)  # (n, points, 2)
+    rc = tf.repeat(rc[:, :, None, :], 2, axis=2)  # (n, points, [x, y] channel, 2)
+    channels = 2 * tf.cast(edge_inds, tf.int32)[:, None] + tf.constant([0, 1])
+    channels = tf.broadcast_to(channels[:, None, :, None], tf.shape(rc[..., :1]))
+    return tf.concat([rc, channels], axis=-1)
+
+
+def make_line_subs(peaks_sample, edge_peak_inds, edge_inds, n_line_points: int,
+                   pafs_stride: int, pafs_hw: Optional[Sequence[int]] = None):
+    """PAF subscripts of the lines between candidate peaks of one sample.
+
+    Args:
+        peaks_sample: float32 `(n_peaks, 2)` `(x, y)` peaks in image pixels.
+        edge_peak_inds: int32 `(n_candidates, 2)` `[src, dst]` peak indices.
+        edge_inds: int32 `(n_candidates,)` edge of each candidate.
+        n_line_points: Points per line, evenly spaced from source to destination
+            inclusive.
+        pafs_stride: Stride of the PAFs; coordinates are divided by it and rounded
+            half-to-even.
+        pafs_hw: `(height, width)` of the PAF grid to clip subscripts to; no clipping
+            when `None`.
+
+    Returns:
+        int32 `(n_candidates, n_line_points, 2, 3)`: `[row, col, channel]` of each
+        point, for the edge's x channel (`2 * edge`) and y channel (`2 * edge + 1`);
+        usable with `tf.gather_nd` on `(height, width, 2 * n_edges)` PAFs.
+    """
+    peaks_sample = tf.cast(peaks_sample, tf.float32)
+    edge_peak_inds = tf.cast(tf.reshape(edge_peak_inds, [-1, 2]), tf.int32)
+    return _line_subs(tf.gather(peaks_sample, edge_peak_inds[:, 0]),
+                      tf.gather(peaks_sample, edge_peak_inds[:, 1]), edge_inds,
+                      n_line_points, pafs_stride, pafs_hw)
+
+
+def get_paf_lines(pafs_sample, peaks_sample, edge_peak_inds, edge_inds,
+                  n_line_points: int, pafs_stride: int):
+    """PAF vectors along the lines between candidate peaks of one sample.
+
+    Args:
+        pafs_sample: float32 `(height, width, 2 * n_edges)` PAFs.
+        peaks_sample: float32 `(n_peaks, 2)` `(x, y)` peaks in image pixels.
+        edge_peak_inds: int32 `(n_candidates, 2)` `[src, dst]` peak indices.
+        edge_inds: int32 `(n_candidates,)` edge of each candidate.
+        n_line_points: Points per line.
+        pafs_stride: Stride of the PAFs relative to the image.
+
+    Returns:
+        float32 `(n_candidates, n_line_points, 2)` `(x, y)` PAF vectors at the line
+        points (subscripts clipped to the grid).
+    """
+    pafs_sample = tf.cast(pafs_sample, tf.float32)
+    subs = make_line_subs(peaks_sample, edge_peak_inds, edge_inds, n_line_points,
+                          pafs_stride, tf.shape(pafs_sample)[:2])
+    return tf.gather_nd(pafs_sample, subs)
+
+
+def compute_distance_penalty(spatial_vec_lengths, max_edge_length,
+                             dist_penalty_weight: float = 1.0):
+    """Distance penalty of PAF line scores.
+
+    Args:
+        spatial_vec_lengths: float32 tensor (any shape) of line lengths in pixels.
+        max_edge_length: Length (pixels) above which lines are penalized.
+        dist_penalty_weight: Scale of the penalty.
+
+    Returns:
+        float32, shape of `spatial_vec_lengths`:
+        `min(max_edge_length / length - 1, 0) * dist_penalty_weight`, i.e. 0 up to the
+        maximum length, approaching `-dist_penalty_weight` for very long lines.
+
+    Example:
+        >>> float(compute_distance_penalty(tf.constant(20.0), 10.0))
+        -0.5
+    """
+    lengths = tf.cast(spatial_vec_lengths, tf.float32)
+    return tf.math.minimum((max_edge_length / lengths) - 1, 0) * dist_penalty_weight
+
+
+def score_paf_lines(paf_lines_sample, peaks_sample, edge_peak_inds_sample,
+                    max_edge_length, dist_penalty_weight: float = 1.0):
+    """Connectivity score of each candidate line of one sample.
+
+    Args:
+        paf_lines_sample: float32 `(n_candidates, n_line_points, 2)` PAF vectors along
+            the lines (:func:`get_paf_lines`).
+        peaks_sample: float32 `(n_peaks, 2)` `(x, y)` peaks in image pixels.
+        edge_peak_inds_sample: int32 `(n_candidates, 2)` `[src, dst]` peak indices.
+        max_edge_length: Length (pixels) above which lines are penalized.
+        dist_penalty_weight: Scale of the distance penalty.
+
+    Returns:
+        float32 `(n_candidates,)`: mean over the line points of PAF . unit vector from
+        source to destination, plus :func:`compute_distance_penalty`. NaN for
+        zero-length lines.
+    """
+    peaks_sample = tf.cast(peaks_sample, tf.float32)
+    inds = tf.cast(tf.reshape(edge_peak_inds_sample, [-1, 2]), tf.int32)
+    return _score(tf.cast(paf_lines_sample, tf.float32),
+                  tf.gather(peaks_sample, inds[:, 0]),
+                  tf.gather(peaks_sample, inds[:, 1]),
+                  max_edge_length, dist_penalty_weight)
+
+
+def _score(paf_lines, src_xy, dst_xy, max_edge_length, dist_penalty_weight):
+    vecs = dst_xy - src_xy
+    lengths = tf.norm(vecs, axis=1, keepdims=True)  # (n, 1)
+    unit = vecs / lengths
+    dots = tf.squeeze(paf_lines @ tf.expand_dims(unit, axis=2), axis=-1)  # (n, points)
+    penalty = tf.squeeze(compute_distance_penalty(lengths, max_edge_length,
+                                                  dist_penalty_weight), axis=1)
+    return tf.reduce_mean(dots, axis=1) + penalty
+
+
+def _as_ragged(x, sample_inds=None, n_samples=None, rank=2):
+    """Sample-grouped ragged tensor from ragged, dense (of `rank`) or flat input."""
+    if isinstance(x, tf.RaggedTensor):
+        return x
+    x = tf.convert_to_tensor(x)
+    if sample_inds is not None:
+        return tf.RaggedTensor.from_value_rowids(x, tf.cast(sample_inds, tf.int64),
+                                                 nrows=tf.cast(n_samples, tf.int64))
+    if x.shape.rank != rank:
+        raise ValueError(f"Peak inputs must be sample-grouped (ragged, or dense of "
+                         f"rank {rank}), or flat with peak_sample_inds. Received: "
+                         f"shape {x.shape} without peak_sample_inds")
+    return tf.RaggedTensor.from_tensor(x)
+
+
+def score_paf_lines_batch(pafs, peaks, peak_channel_inds, skeleton_edges,
+                          n_line_points: int, pafs_stride: int,
+                          max_edge_length_ratio: float, dist_penalty_weight: float,
+                          n_nodes: int, peak_sample_inds=None):
+    """Create and score the candidate connections of a batch.
+
+    Args:
+        pafs: float32 `(n_samples, height, width, 2 * n_edges)` PAFs.
+        peaks: float32 `tf.RaggedTensor` `(n_samples, (n_peaks), 2)` `(x, y)` peaks in
+            image pixels (a dense `(n_samples, n_peaks, 2)` tensor also works); or flat
+            `(n_peaks, 2)` with `peak_sample_inds`.
+        peak_channel_inds: int32 node of each peak, grouped like `peaks`.
+        skeleton_edges: int32 `(n_edges, 2)` `(source, destination)` node indices.
+        n_line_points: Points sampled per line.
+        pafs_stride: Stride of the PAFs relative to the image.
+        max_edge_length_ratio: Lines longer than `ratio * max(height, width, 2 *
+            n_edges) * pafs_stride` pixels are penalized.
+        dist_penalty_weight: Scale of the distance penalty.
+        n_nodes: Number of nodes in the skeleton.
+        peak_sample_inds: int32 `(n_peaks,)` non-decreasing sample of each peak when
+            `peaks` and `peak_channel_inds` are flat.
+
+    Returns:
+        `(edge_inds, edge_peak_inds, line_scores)` as `tf.RaggedTensor`s: int32
+        `(n_samples, (n_candidates))`, int32 `(n_samples, (n_candidates), 2)` `[src,
+        dst]` indices into the sample's peaks, float32 `(n_samples, (n_candidates))`.
+    """
+    pafs = tf.cast(pafs, tf.float32)
+    n_samples = tf.shape(pafs)[0]
+    peaks = _as_ragged(peaks, peak_sample_inds, n_samples, rank=3)
+    channels = _as_ragged(peak_channel_inds, peak_sample_inds, n_samples)
+    max_edge_length = (tf.constant(max_edge_length_ratio, tf.float32)
+                       * tf.cast(tf.reduce_max(tf.shape(pafs)[1:]), tf.float32)
+                       * tf.cast(pafs_stride, tf.float32))
+    points = tf.cast(peaks.flat_values, tf.float32)
+    row_starts = tf.cast(peaks.row_starts(), tf.int32)
+    sample, edge, src, dst = _candidates(peaks.value_rowids(), channels.flat_values,
+                                         n_samples, skeleton_edges, n_nodes)
+    src_xy, dst_xy = tf.gather(points, src), tf.gather(points, dst)
+    subs = _line_subs(src_xy, dst_xy, edge, n_line_points, pafs_stride,
+                      tf.shape(pafs)[1:3])
+    sample_subs = tf.broadcast_to(sample[:, None, None, None],
+                                  tf.concat([tf.shape(subs)[:3], [1]], 0))
+    lines = tf.gather_nd(pafs, tf.concat([sample_subs, subs], axis=-1))
+    scores = _score(lines, src_xy, dst_xy, max_edge_length, dist_penalty_weight)
+    local = tf.stack([src, dst], axis=1) - tf.gather(row_starts, sample)[:, None]
+    rowids = tf.cast(sample, tf.int64)
+    nrows = tf.cast(n_samples, tf.int64)
+    return tuple(tf.RaggedTensor.from_value_rowids(v, rowids, nrows=nrows,
+                                                   validate=False)
+                 for v in (edge, local, scores))
+
+
+# -------------------------------------------------------------------------- matching
+def match_candidates_sample(edge_inds_sample, edge_peak_inds_sample, line_scores_sample,
+                            n_edges: int):
+    """Match the candidate connections of one sample (Hungarian, per edge).
+
+    Args:
+        edge_inds_sample: int32 `(n_candidates,)` edge of each candidate.
+        edge_peak_inds_sample: int32 `(n_candidates, 2)` `[src, dst]` peak indices.
+        line_scores_sample: float32 `(n_candidates,)` scores.
+        n_edges: Number of skeleton edges.
+
+    Returns:
+        `(match_edge_inds, match_src_peak_inds, match_dst_peak_inds,
+        match_line_scores)`: int32 / float32 `(n_connections,)`. Peak indices are
+        positions among the edge's source (destination) node peaks of the sample, not
+        indices into all peaks.
+    """
+    edge_inds_sample = tf.reshape(tf.cast(edge_inds_sample, tf.int32), [-1])
+    out = _match(tf.zeros_like(edge_inds_sample), edge_inds_sample,
+                 edge_peak_inds_sample, line_scores_sample, n_edges)
+    return tuple(out[1:])
+
+
+def _match(sample_inds, edge_inds, edge_peak_inds, line_scores, n_edges):
+    outs = tf.numpy_function(
+        lambda *a: match_candidates_np(*a, n_edges=int(n_edges)),
+        [tf.cast(sample_inds, tf.int32), tf.cast(edge_inds, tf.int32),
+         tf.reshape(tf.cast(edge_peak_inds, tf.int32), [-1, 2]),
+         tf.cast(line_scores, tf.float32)],
+        [tf.int32] * 4 + [tf.float32], name="paf_hungarian_matching")
+    for o in outs:
+        o.set_shape([None])
+    return outs
+
+
+def match_candidates_batch(edge_inds, edge_peak_inds, line_scores, n_edges: int):
+    """Match the candidate connections of a batch (one NumPy call per batch).
+
+    Args:
+        edge_inds: int32 `tf.RaggedTensor` `(n_samples, (n_candidates))`.
+        edge_peak_inds: int32 `tf.RaggedTensor` `(n_samples, (n_candidates), 2)`.
+        line_scores: float32 `tf.RaggedTensor` `(n_samples, (n_candidates))`.
+        n_edges: Number of skeleton edges.
+
+    Returns:
+        `(match_edge_inds, match_src_peak_inds, match_dst_peak_inds,
+        match_line_scores)` as int32 / float32 `tf.RaggedTensor`s `(n_samples,
+        (n_connections))`, per sample ordered by edge then source. Peak indices are
+        positions among the edge's node peaks of the sample.
+    """
+    sample, *matched = _match(edge_inds.value_rowids(), edge_inds.flat_values,
+                              edge_peak_inds.flat_values, line_scores.flat_values,
+                              n_edges)
+    nrows = edge_inds.nrows()
+    rowids = tf.cast(sample, nrows.dtype)
+    return tuple(tf.RaggedTensor.from_value_rowids(m, rowids, nrows=nrows,
+                                                   validate=False) for m in matched)
+
+
+# -------------------------------------------------------------------------- grouping
+def group_instances_batch(peaks, peak_vals, peak_channel_inds, match_edge_inds,
+                          match_src_peak_inds, match_dst_peak_inds, match_line_scores,
+                          n_nodes: int, sorted_edge_inds: Tuple[int, ...],
+                          edge_types: List[EdgeType],
+                          min_instance_peaks: Union[int, float] = 0,
+                          min_line_scores: float = 0.25, peak_sample_inds=None):
+    """Group the matched connections of a batch into instances (one NumPy call).
+
+    Args:
+        peaks: float32 `tf.RaggedTensor` `(n_samples, (n_peaks), 2)`; or flat
+            `(n_peaks, 2)` with `peak_sample_inds`.
+        peak_vals: float32 peak values grouped like `peaks`.
+        peak_channel_inds: int32 node of each peak grouped like `peaks`.
+        match_edge_inds: int32 `tf.RaggedTensor` `(n_samples, (n_connections))`.
+        match_src_peak_inds: int32 `tf.RaggedTensor` `(n_samples, (n_connections))`.
+        match_dst_peak_inds: int32 `tf.RaggedTensor` `(n_samples, (n_connections))`.
+        match_line_scores: float32 `tf.RaggedTensor` `(n_samples, (n_connections))`.
+        n_nodes: Number of nodes in the skeleton.
+        sorted_edge_inds: Edge visiting order (:func:`toposort_edges`).
+        edge_types: `EdgeType` of each edge.
+        min_instance_peaks: See :func:`group_instances_sample`.
+        min_line_scores: See :func:`group_instances_sample`.
+        peak_sample_inds: int32 `(n_peaks,)` non-decreasing sample of each peak when
+            the peak inputs are flat.
+
+    Returns:
+        `(predicted_instances, predicted_peak_scores, predicted_instance_scores)` as
+        float32 `tf.RaggedTensor`s `(n_samples, (n_instances), n_nodes, 2)` (NaN where
+        missing), `(n_samples, (n_instances), n_nodes)` and `(n_samples,
+        (n_instances))`.
+    """
+    n_samples = match_edge_inds.nrows()
+    peaks = _as_ragged(peaks, peak_sample_inds, n_samples, rank=3)
+    peak_vals = _as_ragged(peak_vals, peak_sample_inds, n_samples)
+    peak_channel_inds = _as_ragged(peak_channel_inds, peak_sample_inds, n_samples)
+    n_nodes = int(n_nodes)
+    order = [int(k) for k in np.asarray(sorted_edge_inds).reshape(-1)]
+    types = list(edge_types)
+
+    def fn(pk, pv, ps, pc, ms, me, msrc, mdst, mscore, ns):
+        return group_instances_np(pk, pv, ps, pc, ms, me, msrc, mdst, mscore, int(ns),
+                                  n_nodes, order, types, min_instance_peaks,
+                                  min_line_scores)
+
+    points, values, scores, counts = tf.numpy_function(
+        fn, [tf.reshape(tf.cast(peaks.flat_values, tf.float32), [-1, 2]),
+             tf.cast(peak_vals.flat_values, tf.float32), peaks.value_rowids(),
+             tf.cast(peak_channel_inds.flat_values, tf.int32),
+             match_edge_inds.value_rowids(),
+             tf.cast(match_edge_inds.flat_values, tf.int32),
+             tf.cast(match_src_peak_inds.flat_values, tf.int32),
+             tf.cast(match_dst_peak_inds.flat_values, tf.int32),
+             tf.cast(match_line_scores.flat_values, tf.float32), n_samples],
+        [tf.float32, tf.float32, tf.float32, tf.int64], name="paf_group_instances")
+    points.set_shape([None, n_nodes, 2])
+    values.set_shape([None, n_nodes])
+    scores.set_shape([None])
+    counts.set_shape([None])
+    return tuple(tf.RaggedTensor.from_row_lengths(v, counts, validate=False)
+                 for v in (points, values, scores))
+
+
+# ------------------------------------------------------------------------ PAFScorer
+@attrs.define
+class PAFScorer:
+    """PAF-based grouping of peaks into instances, with its parameters.
+
+    Attributes:
+        part_names: Node names, in confidence map channel order.
+        edges: `(source, destination)` node names, in PAF channel order.
+        pafs_stride: Output stride of the PAFs relative to the (scaled) image.
+        max_edge_length_ratio: Lines longer than `ratio * max(height, width, channels
+            of the PAFs) * pafs_stride` pixels are penalized.
+        dist_penalty_weight: Scale of the distance penalty.
+        n_points: Points sampled along each candidate line.
+        min_instance_peaks: Instances with fewer peaks are dropped (if > 0); a `float`
+            is a fraction of the number of nodes.
+        min_line_scores: Connections scoring below this (between -1 and 1) are not used.
+        edge_inds: `(source, destination)` node indices of `edges` (derived).
+        edge_types: `EdgeType` of each edge (derived).
+        n_nodes: Number of nodes (derived).
+        n_edges: Number of edges (derived).
+        sorted_edge_inds: Edge visiting order for assembly (derived,
+            :func:`toposort_edges`).
+
+    Example::
+
+        scorer = PAFScorer(["head", "thorax"], [("head", "thorax")], pafs_stride=2)
+        # peaks: ragged (n_samples, (n_peaks), 2) from local peak finding, in pixels.
+        instances, peak_vals, scores, *_ = scorer.predict(pafs, peaks, vals, chans)
+    """
+
+    part_names: List[Text]
+    edges: List[Tuple[Text, Text]]
+    pafs_stride: int
+    max_edge_length_ratio: float = 0.25
+    dist_penalty_weight: float = 1.0
+    n_points: int = 10
+    min_instance_peaks: Union[int, float] = 0
+    min_line_scores: float = 0.25
+
+    edge_inds: List[Tuple[int, int]] = attrs.field(init=False)
+    edge_types: List[EdgeType] = attrs.field(init=False)
+    n_nodes: int = attrs.field(init=False)
+    n_edges: int = attrs.field(init=False)
+    sorted_edge_inds: Tuple[int, ...] = attrs.field(init=False)
+
+    def __attrs_post_init__(self):
+        """Derive the index attributes from the names."""
+        names = list(self.part_names)
+        missing = sorted({n for e in self.edges for n in e} - set(names))
+        if missing:
+            raise ValueError(f"PAFScorer edges name nodes not in part_names "
+                             f"{names}. Received: {missing}")
+        self.edge_inds = [(names.index(s), names.index(d)) for s, d in self.edges]
+        self.edge_types = [EdgeType(s, d) for s, d in self.edge_inds]
+        self.n_nodes = len(names)
+        self.n_edges = len(self.edges)
+        self.sorted_edge_inds = toposort_edges(self.edge_types)
+
+    @classmethod
+    def from_config(cls, config, max_edge_length_ratio: float = 0.25,
+                    dist_penalty_weight: float = 1.0, n_points: int = 10,
+                    min_instance_peaks: Union[int, float] = 0,
+                    min_line_scores: float = 0.25) -> "PAFScorer":
+        """Create a scorer from a `MultiInstanceConfig` (`model.heads.multi_instance`).
+
+        Args:
+            config: A `sleapish.nn.config.MultiInstanceConfig` whose
+                `confmaps.part_names` and `pafs.edges` are set.
+            max_edge_length_ratio: See :class:`PAFScorer`.
+            dist_penalty_weight: See :class:`PAFScorer`.
+            n_points: See :class:`PAFScorer`.
+            min_instance_peaks: See :class:`PAFScorer`.
+            min_line_scores: See :class:`PAFScorer`.
+
+        Returns:
+            The `PAFScorer`, with `pafs_stride = config.pafs.output_stride`.
+        """
+        for field, value in (("confmaps.part_names", config.confmaps.part_names),
+                             ("pafs.edges", config.pafs.edges)):
+            if value is None:
+                raise ValueError(f"MultiInstanceConfig.{field} must be set (from the "
+                                 f"skeleton) to group peaks. Received: None")
+        return cls(part_names=list(config.confmaps.part_names),
+                   edges=[tuple(e) for e in config.pafs.edges],
+                   pafs_stride=config.pafs.output_stride,
+                   max_edge_length_ratio=max_edge_length_ratio,
+                   dist_penalty_weight=dist_penalty_weight, n_points=n_points,
+                   min_instance_peaks=min_instance_peaks,
+                   min_line_scores=min_line_scores)
+
+    def score_paf_lines(self, pafs, peaks, peak_channel_inds, peak_sample_inds=None):
+        """Create and score candidate connections (:func:`score_paf_lines_batch`).
+
+        Args:
+            pafs: float32 `(n_samples, height, width, 2 * n_edges)`.
+            peaks: float32 `tf.RaggedTensor` `(n_samples, (n_peaks), 2)`, or flat
+                `(n_peaks, 2)` with `peak_sample_inds`.
+            peak_channel_inds: int32, grouped like `peaks`.
+            peak_sample_inds: int32 `(n_peaks,)` for flat peak inputs.
+
+        Returns:
+            Ragged `(edge_inds, edge_peak_inds, line_scores)`.
+        """
+        return score_paf_lines_batch(
+            pafs, peaks, peak_channel_inds,
+            self.edge_inds or np.zeros((0, 2), np.int32),
+            self.n_points, self.pafs_stride, self.max_edge_length_ratio,
+            self.dist_penalty_weight, self.n_nodes, peak_sample_inds=peak_sample_inds)
+
+    def match_candidates(self, edge_inds, edge_peak_inds, line_scores):
+        """Match candidate connections (:func:`match_candidates_batch`).
+
+        Args:
+            edge_inds: int32 ragged `(n_samples, (n_candidates))`.
+            edge_peak_inds: int32 ragged `(n_samples, (n_candidates), 2)`.
+            line_scores: float32 ragged `(n_samples, (n_candidates))`.
+
+        Returns:
+            Ragged `(match_edge_inds, match_src_peak_inds, match_dst_peak_inds,
+            match_line_scores)`.
+        """
+        return match_candidates_batch(edge_inds, edge_peak_inds, line_scores,
+                                      self.n_edges)
+
+    def group_instances(self, peaks, peak_vals, peak_channel_inds, match_edge_inds,
+                        match_src_peak_inds, match_dst_peak_inds, match_line_scores,
+                        peak_sample_inds=None):
+        """Group matched connections into instances (:func:`group_instances_batch`).
+
+        Args:
+            peaks: float32 ragged `(n_samples, (n_peaks), 2)`, or flat with
+                `peak_sample_inds`.
+            peak_vals: float32, grouped like `peaks`.
+            peak_channel_inds: int32, grouped like `peaks`.
+            match_edge_inds: int32 ragged `(n_samples, (n_connections))`.
+            match_src_peak_inds: int32 ragged `(n_samples, (n_connections))`.
+            match_dst_peak_inds: int32 ragged `(n_samples, (n_connections))`.
+            match_line_scores: float32 ragged `(n_samples, (n_connections))`.
+            peak_sample_inds: int32 `(n_peaks,)` for flat peak inputs.
+
+        Returns:
+            Ragged `(predicted_instances, predicted_peak_scores,
+            predicted_instance_scores)`, `(n_samples, (n_instances), n_nodes, 2)`,
+            `(n_samples, (n_instances), n_nodes)` and `(n_samples, (n_instances))`.
+        """
+        return group_instances_batch(
+            peaks, peak_vals, peak_channel_inds, match_edge_inds, match_src_peak_inds,
+            match_dst_peak_inds, match_line_scores, self.n_nodes, self.sorted_edge_inds,
+            self.edge_types, self.min_instance_peaks,
+            min_line_scores=self.min_line_scores, peak_sample_inds=peak_sample_inds)
+
+    def predict(self, pafs, peaks, peak_vals, peak_channel_inds, peak_sample_inds=None):
+        """Group a batch of peaks into instances using PAFs.
+
+        Args:
+            pafs: float32 `(n_samples, height, width, 2 * n_edges)`.
+            peaks: float32 `tf.RaggedTensor` `(n_samples, (n_peaks), 2)` `(x, y)` in
+                image pixels, or flat `(n_peaks, 2)` with `peak_sample_inds`.
+            peak_vals: float32 peak values, grouped like `peaks`.
+            peak_channel_inds: int32 node of each peak, grouped like `peaks`.
+            peak_sample_inds: int32 `(n_peaks,)` non-decreasing, for flat inputs.
+
+        Returns:
+            `(predicted_instances, predicted_peak_scores, predicted_instance_scores,
+            edge_inds, edge_peak_inds, line_scores)`: the grouped instances (see
+            :meth:`group_instances`) followed by the scored candidates (the "PAF
+            graph", see :meth:`score_paf_lines`), all ragged by sample.
+        """
+        n_samples = tf.shape(pafs)[0]
+        peaks = _as_ragged(peaks, peak_sample_inds, n_samples, rank=3)
+        peak_vals = _as_ragged(peak_vals, peak_sample_inds, n_samples)
+        peak_channel_inds = _as_ragged(peak_channel_inds, peak_sample_inds, n_samples)
+        edge_inds, edge_peak_inds, line_scores = self.score_paf_lines(
+            pafs, peaks, peak_channel_inds)
+        matches = self.match_candidates(edge_inds, edge_peak_inds, line_scores)
+        instances = self.group_instances(peaks, peak_vals, peak_channel_inds, *matches)
+        return (*instances, edge_inds, edge_peak_inds, line_scores)
+
+
+__all__ = [
+    "PeakID",
+    "EdgeType",
+    "EdgeConnection",
+    "get_connection_candidates",
+    "make_line_subs",
+    "get_paf_lines",
+    "compute_distance_penalty",
+    "score_paf_lines",
+    "score_paf_lines_batch",
+    "match_candidates_sample",
+    "match_candidates_batch",
+    "assign_connections_to_instances",
+    "make_predicted_instances",
+    "group_instances_sample",
+    "group_instances_batch",
+    "toposort_edges",
+    "PAFScorer",
+]
