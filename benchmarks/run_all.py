@@ -108,11 +108,12 @@ def main() -> int:
     from sleapish.io.files import atomic_write_text
     import sleapish
 
+    from bench_grouping import bench_grouping
     from bench_pipelines import bench_pipelines
 
     rows = []
     for bench in (bench_imports, bench_configs, bench_labels, bench_synthetic,
-                  bench_pipelines):
+                  bench_pipelines, bench_grouping):
         print(f"running {bench.__name__} ...", flush=True)
         bench(rows)
     lines = [
