@@ -34,13 +34,11 @@ def ensure_int(image):
 
 
 def ensure_grayscale(image):
-    """RGB -> 1 channel by luma (`tf.image.rgb_to_grayscale`), keeping the dtype."""
+    """RGB -> 1 channel by luma (`tf.image.rgb_to_grayscale` on the image's own dtype,
+    exactly as SLEAP), keeping the dtype."""
     image = tf.convert_to_tensor(image)
     if image.shape[-1] != 3:
         return image
-    if image.dtype == tf.uint8:
-        gray = tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))
-        return tf.cast(tf.round(gray), tf.uint8)
     return tf.image.rgb_to_grayscale(image)
 
 

@@ -37,21 +37,22 @@ def pad_to_stride(image, max_stride: int):
 
 
 def resize_image(image, scale: float):
-    """Bilinear resize by `scale`, keeping the dtype (uint8 is rounded back).
+    """Bilinear resize by `scale`, keeping the dtype, as SLEAP does.
+
+    The new size is `int(h * scale)` x `int(w * scale)` (truncated) and integer
+    images are cast back by truncation, both as in SLEAP.
 
     Args:
         image: `(h, w, c)` or `(n, h, w, c)`.
-        scale: Factor; the new size is `round(h * scale)` x `round(w * scale)`.
+        scale: Factor.
     """
     image = tf.convert_to_tensor(image)
     if isinstance(scale, (int, float)) and scale == 1.0:
         return image
     h = tf.cast(tf.shape(image)[-3], tf.float32)
     w = tf.cast(tf.shape(image)[-2], tf.float32)
-    size = tf.cast(tf.round(tf.stack([h * scale, w * scale])), tf.int32)
+    size = tf.cast(tf.stack([h * scale, w * scale]), tf.int32)
     out = tf.image.resize(image, size, method="bilinear")
-    if image.dtype == tf.uint8:
-        out = tf.cast(tf.round(tf.clip_by_value(out, 0, 255)), tf.uint8)
     return tf.cast(out, image.dtype)
 
 

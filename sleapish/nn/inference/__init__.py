@@ -1,0 +1,85 @@
+"""Inference: SLEAP's `sleap.nn.inference`, with the same public names.
+
+Low level (this package's `layers*` and `models` modules): Keras layers that wrap a
+trained model with its preprocessing and peak finding, and `InferenceModel`s that chain
+them and predict on arrays, tensors, dicts, datasets and videos. Every public name is
+importable as `sleapish.nn.inference.X`.
+"""
+
+from sleapish.nn.inference.layers import (
+    InferenceLayer,
+    SingleInstanceInferenceLayer,
+    check_refinement,
+    global_peaks,
+    group_by_sample,
+    infer_output_stride,
+    local_peaks,
+    resize_images,
+    to_image_coords,
+)
+from sleapish.nn.inference.layers_bottomup import (
+    BottomUpInferenceLayer,
+    BottomUpMultiClassInferenceLayer,
+)
+from sleapish.nn.inference.layers_topdown import (
+    CentroidCrop,
+    CentroidCropGroundTruth,
+    FindInstancePeaks,
+    FindInstancePeaksGroundTruth,
+    TopDownMultiClassFindPeaks,
+    crop_around_centroids,
+    limit_instances,
+)
+from sleapish.nn.inference.loading import (
+    KERAS_MODEL_NAMES,
+    ModelFolderError,
+    find_head,
+    get_keras_model_path,
+    get_model_output_stride,
+    load_keras_model,
+)
+from sleapish.nn.inference.models import (
+    BottomUpInferenceModel,
+    BottomUpMultiClassInferenceModel,
+    CentroidInferenceModel,
+    InferenceModel,
+    SingleInstanceInferenceModel,
+    TopDownInferenceModel,
+    TopDownMultiClassInferenceModel,
+    outputs_to_numpy,
+)
+
+__all__ = [
+    "InferenceLayer",
+    "SingleInstanceInferenceLayer",
+    "CentroidCrop",
+    "CentroidCropGroundTruth",
+    "FindInstancePeaks",
+    "FindInstancePeaksGroundTruth",
+    "TopDownMultiClassFindPeaks",
+    "BottomUpInferenceLayer",
+    "BottomUpMultiClassInferenceLayer",
+    "InferenceModel",
+    "SingleInstanceInferenceModel",
+    "CentroidInferenceModel",
+    "TopDownInferenceModel",
+    "TopDownMultiClassInferenceModel",
+    "BottomUpInferenceModel",
+    "BottomUpMultiClassInferenceModel",
+    "find_head",
+    "get_model_output_stride",
+    "get_keras_model_path",
+    "load_keras_model",
+    "ModelFolderError",
+    "KERAS_MODEL_NAMES",
+    "check_refinement",
+    "infer_output_stride",
+    "resize_images",
+    "to_image_coords",
+    "global_peaks",
+    "local_peaks",
+    "group_by_sample",
+    "crop_around_centroids",
+    "limit_instances",
+    "outputs_to_numpy",
+]

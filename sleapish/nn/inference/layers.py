@@ -1,0 +1,352 @@
+"""Keras inference layers: preprocessing, forward pass and peak finding in one graph.
+
+SLEAP's `sleap.nn.inference` layers, rebuilt on `tf_keras` with the same names,
+attributes, defaults and numbers. Every layer works on a batch of images (uint8 or
+float, any channel count) and returns a dict of tensors with SLEAP's keys; variable
+instance counts are `tf.RaggedTensor`s ragged on axis 1. The code is graph-friendly and
+batched (no Python loop per instance or per peak), so an `InferenceModel` runs a whole
+batch, from uint8 frames to peaks, in one `tf.function`.
+
+This module holds the base :class:`InferenceLayer`, the shared numeric helpers and
+:class:`SingleInstanceInferenceLayer`; the top-down layers are in `layers_topdown.py`
+and the bottom-up ones in `layers_bottomup.py`.
+
+Coordinate rules (SLEAP's, which its trained models depend on):
+
+- peaks found on a map of stride `output_stride` map to the (scaled) image as
+  `x * output_stride`;
+- when the images were resized by `input_scale != 1`, points map back to the full image
+  as `x / input_scale + 0.5` (SLEAP's correction for TensorFlow's half-pixel resizing);
+- an offset regression head, when the model has one, replaces `refinement`.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from sleapish.nn._backend import keras, tf
+from sleapish.nn.data.normalization import ensure_float as _ensure_float
+from sleapish.nn.data.resizing import pad_to_stride as _pad_to_stride
+from sleapish.nn.inference.loading import find_head, get_model_output_stride
+from sleapish.nn.peak_finding import (
+    find_global_peaks,
+    find_local_peaks,
+    find_local_peaks_rough,
+    refine_peaks_with_offsets,
+)
+
+_REFINEMENTS = (None, "integral", "local")
+
+#: Probe size used to infer output strides of models whose input size is unknown.
+_STRIDE_PROBE_SIZE = 1024
+
+
+# ----------------------------------------------------------------------- helpers
+def check_refinement(refinement: Optional[str]) -> Optional[str]:
+    """Validate a `refinement` argument (None, "integral" or "local")."""
+    if refinement not in _REFINEMENTS:
+        raise ValueError("refinement must be None, 'integral' or 'local'. "
+                         f"Received: {refinement!r}")
+    return refinement
+
+
+def infer_output_stride(keras_model, output_ind: int) -> int:
+    """Stride of a model output relative to its input.
+
+    Uses the static shapes (:func:`get_model_output_stride`); for models with unknown
+    input sizes (e.g. after resetting the input layer), the stride is found by static
+    shape inference on a probe input of 1024 x 1024.
+
+    Raises:
+        ValueError: If the stride cannot be determined.
+    """
+    in_shape = keras_model.inputs[0].shape
+    out_shape = keras_model.outputs[output_ind].shape
+    if in_shape[1] is not None and out_shape[1] is not None:
+        return get_model_output_stride(keras_model, 0, output_ind)
+    probe = (1, _STRIDE_PROBE_SIZE, _STRIDE_PROBE_SIZE, in_shape[-1])
+    shapes = keras_model.compute_output_shape(probe)
+    if not isinstance(shapes, (list, tuple)) or (shapes and isinstance(shapes[0], int)):
+        shapes = [shapes]
+    out_h = tf.TensorShape(shapes[output_ind])[1]
+    if not out_h or _STRIDE_PROBE_SIZE % out_h:
+        raise ValueError("Cannot infer the output stride of the model; pass it "
+                         f"explicitly. Received: output shape {shapes[output_ind]} for "
+                         f"a {probe} input")
+    return _STRIDE_PROBE_SIZE // out_h
+
+
+def require_head(keras_model, index: Optional[int], name: str) -> int:
+    """`index`, or the output whose name contains `name` (SLEAP head class names)."""
+    if index is None:
+        index = find_head(keras_model, name)
+    if index is None:
+        raise ValueError(f"Index of the {name} output tensor must be specified if no "
+                         f"model output is named '{name}'. Received: outputs "
+                         f"{list(keras_model.output_names)}")
+    return int(index)
+
+
+def model_outputs(keras_model, imgs) -> List[tf.Tensor]:
+    """Call a Keras model and return its outputs as a list (one per head)."""
+    out = keras_model(imgs, training=False)
+    if isinstance(out, dict):
+        return [out[k] for k in keras_model.output_names]
+    if isinstance(out, (list, tuple)):
+        return [o[-1] if isinstance(o, (list, tuple)) else o for o in out]
+    return [out]
+
+
+def resize_images(imgs, scale: float):
+    """Resize a batch by `scale` as SLEAP's `resize_image` does.
+
+    The new size is `int(height * scale)` x `int(width * scale)` (truncated), bilinear
+    with half-pixel centres and no antialiasing; the result is cast back to the input
+    dtype (uint8 values are truncated, as SLEAP's cast does).
+
+    Args:
+        imgs: `(samples, height, width, channels)` images of any dtype.
+        scale: Resize factor.
+
+    Returns:
+        The resized batch, same dtype.
+    """
+    imgs = tf.convert_to_tensor(imgs)
+    hw = tf.cast(tf.shape(imgs)[1:3], tf.float32) * tf.cast(scale, tf.float32)
+    resized = tf.image.resize(imgs, tf.cast(hw, tf.int32), method="bilinear",
+                              antialias=False)
+    return tf.cast(resized, imgs.dtype)
+
+
+def convert_channels(imgs, grayscale: bool):
+    """1 channel (luma, `tf.image.rgb_to_grayscale` on the input dtype) or RGB (tiled).
+
+    Works when the channel count is only known at run time (e.g. in a `tf.function`
+    traced with relaxed shapes); images with another channel count pass unchanged.
+
+    Args:
+        imgs: `(..., channels)` images of any dtype.
+        grayscale: Convert to 1 channel (True) or to 3 channels (False).
+
+    Returns:
+        The converted images, same dtype.
+    """
+    imgs = tf.convert_to_tensor(imgs)
+    src, dst = (3, 1) if grayscale else (1, 3)
+    convert = tf.image.rgb_to_grayscale if grayscale else tf.image.grayscale_to_rgb
+    channels = imgs.shape[-1]
+    if channels is not None:
+        return convert(imgs) if channels == src else imgs
+    out = tf.cond(tf.equal(tf.shape(imgs)[-1], src),
+                  lambda: convert(tf.ensure_shape(imgs, imgs.shape[:-1] + [src])),
+                  lambda: tf.tile(imgs, tf.concat(
+                      [tf.ones([tf.rank(imgs) - 1], tf.int32),
+                       [dst // tf.shape(imgs)[-1]]], 0)))
+    return tf.ensure_shape(out, imgs.shape[:-1] + [dst])
+
+
+def to_image_coords(points, output_stride, input_scale: float):
+    """Map grid points to full-image pixels: `x * stride`, then `/ scale + 0.5`."""
+    points = points * tf.cast(output_stride, tf.float32)
+    if input_scale != 1.0:
+        points = points / tf.cast(input_scale, tf.float32) + 0.5
+    return points
+
+
+def global_peaks(cms, offsets, threshold: float, refinement: Optional[str],
+                 integral_patch_size: int):
+    """Global peak of every sample and channel, refined by offsets or `refinement`.
+
+    Args:
+        cms: float32 `(samples, height, width, channels)` confidence maps.
+        offsets: float32 `(samples, height, width, 2 * channels)` offset maps, or None.
+        threshold: Peaks below it get NaN points (values kept).
+        refinement: None, "integral" or "local"; ignored when `offsets` is given.
+        integral_patch_size: Patch size for integral refinement.
+
+    Returns:
+        `(points, vals)`: float32 `(samples, channels, 2)` grid points and float32
+        `(samples, channels)` values.
+    """
+    if offsets is None:
+        return find_global_peaks(cms, threshold=threshold, refinement=refinement,
+                                 integral_patch_size=integral_patch_size)
+    points, vals = find_global_peaks(cms, threshold=threshold, refinement=None)
+    s = tf.shape(points)
+    n = s[0] * s[1]
+    flat = tf.reshape(points, [n, 2])
+    sample_inds = tf.range(n) // s[1]
+    channel_inds = tf.range(n) % s[1]
+    refined = refine_peaks_with_offsets(flat, sample_inds, channel_inds, offsets)
+    return tf.reshape(refined, [s[0], s[1], 2]), vals
+
+
+def local_peaks(cms, offsets, threshold: float, refinement: Optional[str],
+                integral_patch_size: int):
+    """All local peaks, refined by offsets or `refinement`.
+
+    Returns:
+        `(points, vals, sample_inds, channel_inds)`: float32 `(n_peaks, 2)` grid points,
+        float32 `(n_peaks,)`, int32 `(n_peaks,)`, int32 `(n_peaks,)`, ordered by
+        (sample, row, column, channel).
+    """
+    if offsets is None:
+        return find_local_peaks(cms, threshold=threshold, refinement=refinement,
+                                integral_patch_size=integral_patch_size)
+    points, vals, sample_inds, channel_inds = find_local_peaks_rough(cms, threshold)
+    points = refine_peaks_with_offsets(points, sample_inds, channel_inds, offsets)
+    return points, vals, sample_inds, channel_inds
+
+
+def group_by_sample(values, sample_inds, n_samples):
+    """`tf.RaggedTensor` `(n_samples, (n), ...)` from flat values and sample indices."""
+    return tf.RaggedTensor.from_value_rowids(
+        values, tf.cast(sample_inds, tf.int64), nrows=tf.cast(n_samples, tf.int64),
+        validate=False)
+
+
+def get_images(data):
+    """The image batch of a layer input (a tensor, or a dict with an "image" key)."""
+    if isinstance(data, dict):
+        if "image" not in data:
+            raise KeyError(f"Inference inputs must hold an 'image' key. Received keys: "
+                           f"{sorted(data)}")
+        return data["image"]
+    return data
+
+
+# ------------------------------------------------------------------- base layer
+class InferenceLayer(keras.layers.Layer):
+    """Base layer wrapping a Keras model with its input preprocessing.
+
+    The layer takes the model's input (rank-4 images) in any dtype and channel count
+    and converts it as SLEAP does before calling the model: grayscale (luma,
+    `tf.image.rgb_to_grayscale`, on the input dtype) or RGB (tiled), then float32 in
+    [0, 1] (uint8 / 255), then resized by `input_scale`, then padded to a multiple of
+    `pad_to_stride`. Running inference directly on uint8 frames keeps decoding cheap.
+
+    Attributes:
+        keras_model: The `tf_keras.Model` called on the preprocessed images.
+        input_scale: If not 1.0, images are resized by this factor.
+        pad_to_stride: If not 1, images are zero-padded (bottom, right) to a multiple of
+            this (after scaling).
+        ensure_grayscale: True: convert to 1 channel; False: convert to RGB; None
+            (default): from the model's input channels.
+        ensure_float: Convert to float32 in [0, 1].
+
+    Example::
+
+        layer = InferenceLayer(keras_model, input_scale=0.5, pad_to_stride=16)
+        outputs = layer(uint8_frames)  # the model's outputs
+    """
+
+    def __init__(self, keras_model, input_scale: float = 1.0, pad_to_stride: int = 1,
+                 ensure_grayscale: Optional[bool] = None, ensure_float: bool = True,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.keras_model = keras_model
+        self.input_scale = float(input_scale)
+        self.pad_to_stride = int(pad_to_stride or 1)
+        if ensure_grayscale is None:
+            ensure_grayscale = keras_model.inputs[0].shape[-1] == 1
+        self.ensure_grayscale = bool(ensure_grayscale)
+        self.ensure_float = bool(ensure_float)
+
+    def preprocess(self, imgs, resize: bool = True):
+        """Apply the configured preprocessing to a batch.
+
+        Args:
+            imgs: `(samples, height, width, channels)` images, uint8 or float.
+            resize: Apply `input_scale` (top-down crops arrive already scaled).
+
+        Returns:
+            float32 images in [0, 1] (when `ensure_float`), converted to the model's
+            channels, resized and padded.
+        """
+        imgs = convert_channels(imgs, grayscale=self.ensure_grayscale)
+        if self.ensure_float:
+            imgs = _ensure_float(imgs)
+        if resize and self.input_scale != 1.0:
+            imgs = resize_images(imgs, self.input_scale)
+        if self.pad_to_stride > 1:
+            imgs = _pad_to_stride(imgs, self.pad_to_stride)
+        return imgs
+
+    def call(self, data):
+        """Call the model on preprocessed `data` (a batch or a dict with "image")."""
+        return self.keras_model(self.preprocess(get_images(data)), training=False)
+
+
+# ------------------------------------------------------------- single instance
+class SingleInstanceInferenceLayer(InferenceLayer):
+    """Single-instance models: preprocessing, forward pass, global peaks, mapping.
+
+    Attributes:
+        keras_model: Model predicting single-instance confidence maps.
+        input_scale: Resize factor applied to the images before the model.
+        pad_to_stride: Pad images to a multiple of this (the model's max stride).
+        output_stride: Stride of the confidence maps relative to the scaled image;
+            inferred from the model shapes when None.
+        peak_threshold: Minimum confidence map value for a valid peak.
+        refinement: None, "integral" or "local" (SLEAP's layer default); no effect
+            when the model has an offset regression head.
+        integral_patch_size: Patch size for integral refinement.
+        return_confmaps: Also return the confidence maps under "confmaps".
+        confmaps_ind: Output index of the confidence maps (found by the name
+            "SingleInstanceConfmapsHead" when None).
+        offsets_ind: Output index of the offsets (found by "OffsetRefinementHead").
+    """
+
+    def __init__(self, keras_model, input_scale: float = 1.0, pad_to_stride: int = 1,
+                 output_stride: Optional[int] = None, peak_threshold: float = 0.2,
+                 refinement: Optional[str] = "local", integral_patch_size: int = 5,
+                 return_confmaps: bool = False, confmaps_ind: Optional[int] = None,
+                 offsets_ind: Optional[int] = None, **kwargs):
+        super().__init__(keras_model=keras_model, input_scale=input_scale,
+                         pad_to_stride=pad_to_stride, **kwargs)
+        self.confmaps_ind = require_head(keras_model, confmaps_ind,
+                                         "SingleInstanceConfmapsHead")
+        self.offsets_ind = (offsets_ind if offsets_ind is not None
+                            else find_head(keras_model, "OffsetRefinementHead"))
+        if output_stride is None:
+            output_stride = infer_output_stride(keras_model, self.confmaps_ind)
+        self.output_stride = int(output_stride)
+        self.peak_threshold = float(peak_threshold)
+        self.refinement = check_refinement(refinement)
+        self.integral_patch_size = int(integral_patch_size)
+        self.return_confmaps = bool(return_confmaps)
+
+    def call(self, data) -> Dict[str, tf.Tensor]:
+        """Predict the instance of each image.
+
+        Args:
+            data: `(samples, height, width, channels)` images, or a dict with "image".
+
+        Returns:
+            Dict with "instance_peaks" float32 `(samples, 1, nodes, 2)` (NaN below the
+            threshold), "instance_peak_vals" float32 `(samples, 1, nodes)`, and
+            "confmaps" `(samples, out_height, out_width, nodes)` if `return_confmaps`.
+        """
+        outs = model_outputs(self.keras_model, self.preprocess(get_images(data)))
+        cms = outs[self.confmaps_ind]
+        offsets = outs[self.offsets_ind] if self.offsets_ind is not None else None
+        peaks, vals = global_peaks(cms, offsets, self.peak_threshold, self.refinement,
+                                   self.integral_patch_size)
+        peaks = to_image_coords(peaks, self.output_stride, self.input_scale)
+        out = {"instance_peaks": peaks[:, None], "instance_peak_vals": vals[:, None]}
+        if self.return_confmaps:
+            out["confmaps"] = cms
+        return out
+
+
+__all__ = [
+    "InferenceLayer",
+    "SingleInstanceInferenceLayer",
+    "check_refinement",
+    "infer_output_stride",
+    "resize_images",
+    "to_image_coords",
+    "global_peaks",
+    "local_peaks",
+    "group_by_sample",
+]

@@ -1,0 +1,511 @@
+"""Top-down inference layers: centroids and crops, then peaks within each crop.
+
+:class:`CentroidCrop` (or :class:`CentroidCropGroundTruth`) finds one anchor point per
+instance and crops a `crop_size` square around it; :class:`FindInstancePeaks` (or
+:class:`FindInstancePeaksGroundTruth`, or :class:`TopDownMultiClassFindPeaks` for
+identity models) finds the instance's nodes in each crop and maps them back to the full
+image. Crops travel as `tf.RaggedTensor` `(samples, (n_crops), S, S, channels)`.
+
+SLEAP's numbers, kept exactly:
+
+- crop boxes are centred on the centroid: they start at `c - (S - 1) / 2`;
+- but peaks are mapped back with `crop_offsets = c - S / 2`, so top-down points sit
+  0.5 px low relative to the crop's true origin (SLEAP's trained outputs do; we match);
+- crops are cast back to the input dtype (uint8 crops of fractional boxes are
+  truncated, as SLEAP's `crop_bboxes` does).
+
+Centered-instance models trained with `input_scaling = s != 1` (SLEAP 1.4.1 with the
+input-scaling fix #2054): SLEAP trains them on `crop_size` crops of the *scaled* image,
+so `crop_size` is in scaled pixels. At inference the full image is resized by `s` first
+(`precrop_resize = s` on the cropping layer), a `crop_size` box is cropped around
+`s * c`, and the instance layer does not resize again; its peaks map back as
+`x / s + 0.5 + crop_offsets` with `crop_offsets = c - S / (2 s)` (the `c - S / 2` rule
+applied in scaled pixels).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+from sleapish.nn._backend import keras, tf
+from sleapish.nn.data.instance_cropping import make_centered_bboxes, normalize_bboxes
+from sleapish.nn.identity import classify_peaks_from_vectors
+from sleapish.nn.inference.layers import (
+    InferenceLayer,
+    check_refinement,
+    find_head,
+    get_images,
+    global_peaks,
+    group_by_sample,
+    infer_output_stride,
+    local_peaks,
+    model_outputs,
+    require_head,
+    resize_images,
+    to_image_coords,
+)
+
+
+# ----------------------------------------------------------------------- helpers
+def crop_around_centroids(images, centroids, sample_inds, crop_size: int,
+                          precrop_resize: float = 1.0):
+    """Crop `crop_size` squares centred on points, and their SLEAP crop offsets.
+
+    Args:
+        images: `(samples, height, width, channels)` full images (any dtype).
+        centroids: float32 `(n, 2)` (x, y) centres in full-image pixels.
+        sample_inds: int `(n,)` image of each centre.
+        crop_size: Side of the crops, in pixels of the (resized) image.
+        precrop_resize: Resize the images by this before cropping (centres are scaled
+            along); crops are then in the scaled image's pixels.
+
+    Returns:
+        `(crops, crop_offsets)`: `(n, crop_size, crop_size, channels)` crops in the
+        images' dtype (bilinear, 0 outside, cast back as SLEAP does), and float32
+        `(n, 2)` offsets `c - crop_size / (2 * precrop_resize)` in full-image pixels.
+    """
+    images = tf.convert_to_tensor(images)
+    centroids = tf.convert_to_tensor(centroids, tf.float32)
+    size = int(crop_size)
+    if precrop_resize != 1.0:
+        images = resize_images(images, precrop_resize)
+        centers = centroids * tf.cast(precrop_resize, tf.float32)
+    else:
+        centers = centroids
+    boxes = make_centered_bboxes(centers, size, size)
+    s = tf.shape(images)
+    crops = tf.image.crop_and_resize(
+        tf.cast(images, tf.float32), normalize_bboxes(boxes, s[1], s[2]),
+        tf.cast(sample_inds, tf.int32), [size, size], method="bilinear")
+    crops = tf.cast(crops, images.dtype)
+    crop_offsets = centroids - size / (2.0 * float(precrop_resize))
+    return crops, crop_offsets
+
+
+def limit_instances(points, vals, sample_inds, n_samples, max_instances: int):
+    """Keep the `max_instances` highest-valued peaks of each sample (SLEAP's rule).
+
+    Samples with more than `max_instances` peaks keep their top ones ordered by
+    decreasing value (ties: first peak first, as `tf.math.top_k`); other samples keep
+    all their peaks in their original order.
+
+    Args:
+        points: float32 `(n, 2)`.
+        vals: float32 `(n,)`.
+        sample_inds: int `(n,)`, non-decreasing.
+        n_samples: Number of samples.
+        max_instances: Maximum number of peaks per sample.
+
+    Returns:
+        `(points, vals, sample_inds)` of the kept peaks, grouped by sample.
+    """
+    sample_inds = tf.cast(sample_inds, tf.int32)
+    n = tf.shape(vals)[0]
+    by_val = tf.argsort(-vals, stable=True)
+    order = tf.gather(by_val, tf.argsort(tf.gather(sample_inds, by_val), stable=True))
+    counts = tf.math.unsorted_segment_sum(tf.ones([n], tf.int32), sample_inds, n_samples)
+    starts = tf.cumsum(counts, exclusive=True)
+    rank_sorted = tf.range(n) - tf.gather(starts, tf.gather(sample_inds, order))
+    rank = tf.scatter_nd(order[:, None], rank_sorted, [n])
+    position = tf.range(n) - tf.gather(starts, sample_inds)
+    over = tf.gather(counts, sample_inds) > max_instances
+    keep = tf.logical_or(tf.logical_not(over), rank < max_instances)
+    key = sample_inds * (n + 1) + tf.where(over, rank, position)
+    kept = tf.boolean_mask(tf.range(n), keep)
+    kept = tf.gather(kept, tf.argsort(tf.gather(key, kept), stable=True))
+    return tf.gather(points, kept), tf.gather(vals, kept), tf.gather(sample_inds, kept)
+
+
+def _flat_crops(inputs):
+    """Flatten a crop input into `(crops, crop_sample_inds, n_samples, inputs_dict)`."""
+    if isinstance(inputs, dict):
+        crops = inputs["crops"]
+    else:
+        crops, inputs = inputs, {}
+    if isinstance(crops, tf.RaggedTensor):
+        return crops.values, crops.value_rowids(), crops.nrows(), inputs
+    crops = tf.convert_to_tensor(crops)
+    if "crop_sample_inds" in inputs:
+        return crops, inputs["crop_sample_inds"], inputs["samples"], inputs
+    n = tf.shape(crops, out_type=tf.int64)[0]
+    return crops, tf.range(n), n, inputs
+
+
+def _run_on_crops(layer: InferenceLayer, crops):
+    """Model outputs for `(n, S, S, C)` crops, including n == 0.
+
+    Keras convolutions fail on empty batches, so an empty input is replaced by one
+    blank crop whose outputs are then dropped.
+    """
+    n = tf.shape(crops)[0]
+    x = layer.preprocess(crops, resize=False)
+    x = tf.cond(n > 0, lambda: x, lambda: tf.pad(x, [[0, 1], [0, 0], [0, 0], [0, 0]]))
+    return [o[:n] for o in model_outputs(layer.keras_model, x)]
+
+
+def _crop_peaks(layer, inputs):
+    """Shared forward pass of the crop peak layers.
+
+    Returns:
+        `(outs, peaks, vals, crop_sample_inds, n_samples, inputs)` with `peaks` float32
+        `(n_crops, nodes, 2)` in full-image pixels.
+    """
+    crops, crop_sample_inds, n_samples, inputs = _flat_crops(inputs)
+    outs = _run_on_crops(layer, crops)
+    cms = outs[layer.confmaps_ind]
+    offsets = outs[layer.offsets_ind] if layer.offsets_ind is not None else None
+    peaks, vals = global_peaks(cms, offsets, layer.peak_threshold, layer.refinement,
+                               layer.integral_patch_size)
+    peaks = to_image_coords(peaks, layer.output_stride, layer.input_scale)
+    if "crop_offsets" in inputs:
+        crop_offsets = inputs["crop_offsets"]
+        if isinstance(crop_offsets, tf.RaggedTensor):
+            crop_offsets = crop_offsets.values
+        peaks = peaks + tf.cast(crop_offsets, tf.float32)[:, None, :]
+    return outs, peaks, vals, crop_sample_inds, n_samples, inputs
+
+
+def _as_ragged_points(x, rank: int):
+    """Sample-grouped ragged tensor from ragged, or dense NaN-padded, input."""
+    if isinstance(x, tf.RaggedTensor):
+        return x
+    x = tf.convert_to_tensor(x, tf.float32)
+    axes = list(range(2, rank))
+    valid = tf.logical_not(tf.reduce_all(tf.math.is_nan(x), axis=axes))
+    return tf.ragged.boolean_mask(x, valid)
+
+
+# ------------------------------------------------------------------ centroid layers
+class CentroidCrop(InferenceLayer):
+    """Centroid model inference and cropping around the detected centroids.
+
+    Attributes:
+        keras_model: Model predicting centroid (anchor) confidence maps.
+        crop_size: Side of the square crops (in pixels of the image resized by
+            `precrop_resize`).
+        input_scale: Resize factor applied to the images before the centroid model.
+        pad_to_stride: Pad images to a multiple of this (the model's max stride).
+        output_stride: Stride of the confidence maps relative to the scaled image;
+            inferred from the model shapes when None.
+        peak_threshold: Minimum confidence map value for a valid local peak.
+        refinement: None, "integral" or "local" (SLEAP's layer default); no effect
+            when the model has an offset regression head.
+        integral_patch_size: Patch size for integral refinement.
+        return_confmaps: Also return the centroid confidence maps under
+            "centroid_confmaps" (dense, `(samples, out_height, out_width, 1)`).
+        confmaps_ind: Output index of the maps (found by "CentroidConfmapsHead").
+        offsets_ind: Output index of the offsets (found by "OffsetRefinementHead").
+        return_crops: Return "crops" and "crop_offsets" (False: centroids only).
+        max_instances: If set, keep at most this many centroids per image (the
+            highest-valued ones).
+        precrop_resize: Resize factor of the centered-instance model (SLEAP #2054):
+            the full image is resized by it before cropping.
+    """
+
+    def __init__(self, keras_model, crop_size: int, input_scale: float = 1.0,
+                 pad_to_stride: int = 1, output_stride: Optional[int] = None,
+                 peak_threshold: float = 0.2, refinement: Optional[str] = "local",
+                 integral_patch_size: int = 5, return_confmaps: bool = False,
+                 confmaps_ind: Optional[int] = None, offsets_ind: Optional[int] = None,
+                 return_crops: bool = True, max_instances: Optional[int] = None,
+                 precrop_resize: float = 1.0, **kwargs):
+        super().__init__(keras_model=keras_model, input_scale=input_scale,
+                         pad_to_stride=pad_to_stride, **kwargs)
+        self.crop_size = int(crop_size)
+        self.confmaps_ind = require_head(keras_model, confmaps_ind, "CentroidConfmapsHead")
+        self.offsets_ind = (offsets_ind if offsets_ind is not None
+                            else find_head(keras_model, "OffsetRefinementHead"))
+        if output_stride is None:
+            output_stride = infer_output_stride(keras_model, self.confmaps_ind)
+        self.output_stride = int(output_stride)
+        self.peak_threshold = float(peak_threshold)
+        self.refinement = check_refinement(refinement)
+        self.integral_patch_size = int(integral_patch_size)
+        self.return_confmaps = bool(return_confmaps)
+        self.return_crops = bool(return_crops)
+        self.max_instances = None if max_instances is None else int(max_instances)
+        self.precrop_resize = float(precrop_resize)
+
+    def call(self, inputs) -> Dict[str, tf.Tensor]:
+        """Find centroids and crop around them.
+
+        Args:
+            inputs: `(samples, height, width, channels)` full images, or a dict with
+                "image".
+
+        Returns:
+            Dict of `tf.RaggedTensor`s ragged on axis 1: "centroids" float32
+            `(samples, (n), 2)`, "centroid_vals" float32 `(samples, (n))`, and with
+            `return_crops` "crops" `(samples, (n), crop_size, crop_size, channels)` in
+            the input dtype and "crop_offsets" float32 `(samples, (n), 2)`;
+            "centroid_confmaps" if `return_confmaps`.
+        """
+        full_imgs = tf.convert_to_tensor(get_images(inputs))
+        n_samples = tf.shape(full_imgs)[0]
+        outs = model_outputs(self.keras_model, self.preprocess(full_imgs))
+        cms = outs[self.confmaps_ind]
+        offsets = outs[self.offsets_ind] if self.offsets_ind is not None else None
+        points, vals, sample_inds, _ = local_peaks(
+            cms, offsets, self.peak_threshold, self.refinement, self.integral_patch_size)
+        points = to_image_coords(points, self.output_stride, self.input_scale)
+        if self.max_instances is not None:
+            points, vals, sample_inds = limit_instances(points, vals, sample_inds,
+                                                        n_samples, self.max_instances)
+        outputs = {"centroids": group_by_sample(points, sample_inds, n_samples),
+                   "centroid_vals": group_by_sample(vals, sample_inds, n_samples)}
+        if self.return_confmaps:
+            outputs["centroid_confmaps"] = cms
+        if self.return_crops:
+            crops, crop_offsets = crop_around_centroids(
+                full_imgs, points, sample_inds, self.crop_size, self.precrop_resize)
+            outputs["crops"] = group_by_sample(crops, sample_inds, n_samples)
+            outputs["crop_offsets"] = group_by_sample(crop_offsets, sample_inds,
+                                                      n_samples)
+        return outputs
+
+
+class CentroidCropGroundTruth(keras.layers.Layer):
+    """Crops around given (ground truth) centroids, in place of a centroid model.
+
+    Attributes:
+        crop_size: Side of the square crops.
+        precrop_resize: Resize factor of the centered-instance model (SLEAP #2054).
+    """
+
+    def __init__(self, crop_size: int, precrop_resize: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.crop_size = int(crop_size)
+        self.precrop_resize = float(precrop_resize)
+
+    def call(self, example_gt) -> Dict[str, tf.Tensor]:
+        """Crop around the example's centroids.
+
+        Args:
+            example_gt: Dict with "image" `(samples, height, width, channels)` and
+                "centroids" float32 `(samples, (n), 2)` (ragged, or dense with NaN
+                rows as padding).
+
+        Returns:
+            Dict of ragged tensors: "crops" `(samples, (n), crop_size, crop_size,
+            channels)`, "crop_offsets" `(samples, (n), 2)` (top-left `c - S / 2`),
+            "centroids" `(samples, (n), 2)` and "centroid_vals" `(samples, (n))` (ones).
+        """
+        images = tf.convert_to_tensor(example_gt["image"])
+        centroids = _as_ragged_points(example_gt["centroids"], 3)
+        n_samples = tf.shape(images, out_type=tf.int64)[0]
+        sample_inds = centroids.value_rowids()
+        points = tf.cast(centroids.values, tf.float32)
+        crops, crop_offsets = crop_around_centroids(images, points, sample_inds,
+                                                    self.crop_size, self.precrop_resize)
+        return {"crops": group_by_sample(crops, sample_inds, n_samples),
+                "crop_offsets": group_by_sample(crop_offsets, sample_inds, n_samples),
+                "centroids": group_by_sample(points, sample_inds, n_samples),
+                "centroid_vals": group_by_sample(tf.ones_like(points[:, 0]), sample_inds,
+                                                 n_samples)}
+
+
+# ---------------------------------------------------------------- instance layers
+class FindInstancePeaks(InferenceLayer):
+    """Centered-instance model inference on crops: global peaks per crop.
+
+    Crops are expected at the model's scale (SLEAP #2054: the cropping layer resizes
+    the full image by `precrop_resize = input_scale` first); `input_scale` maps the
+    peaks back to the full image.
+
+    Attributes:
+        keras_model: Model predicting centered-instance confidence maps.
+        input_scale: Scale of the crops relative to the full image.
+        output_stride: Stride of the confidence maps relative to the crops; inferred
+            when None.
+        peak_threshold: Minimum confidence map value for a valid peak.
+        refinement: None, "integral" or "local" (SLEAP's layer default); no effect
+            when the model has an offset regression head.
+        integral_patch_size: Patch size for integral refinement.
+        return_confmaps: Also return "instance_confmaps" (ragged by sample).
+        confmaps_ind: Output index of the maps (found by
+            "CenteredInstanceConfmapsHead").
+        offsets_ind: Output index of the offsets (found by "OffsetRefinementHead").
+    """
+
+    def __init__(self, keras_model, input_scale: float = 1.0,
+                 output_stride: Optional[int] = None, peak_threshold: float = 0.2,
+                 refinement: Optional[str] = "local", integral_patch_size: int = 5,
+                 return_confmaps: bool = False, confmaps_ind: Optional[int] = None,
+                 offsets_ind: Optional[int] = None, **kwargs):
+        super().__init__(keras_model=keras_model, input_scale=input_scale,
+                         pad_to_stride=1, **kwargs)
+        self.confmaps_ind = require_head(keras_model, confmaps_ind,
+                                         "CenteredInstanceConfmapsHead")
+        self.offsets_ind = (offsets_ind if offsets_ind is not None
+                            else find_head(keras_model, "OffsetRefinementHead"))
+        if output_stride is None:
+            output_stride = infer_output_stride(keras_model, self.confmaps_ind)
+        self.output_stride = int(output_stride)
+        self.peak_threshold = float(peak_threshold)
+        self.refinement = check_refinement(refinement)
+        self.integral_patch_size = int(integral_patch_size)
+        self.return_confmaps = bool(return_confmaps)
+
+    def call(self, inputs) -> Dict[str, tf.Tensor]:
+        """Find the nodes of the instance centred in each crop.
+
+        Args:
+            inputs: Crops `(samples, (n), S, S, channels)` (ragged) or `(n, S, S,
+                channels)`, or a dict with "crops" and optionally "crop_offsets"
+                `(samples, (n), 2)` (added to the peaks), "centroids", "centroid_vals"
+                and "centroid_confmaps" (passed through).
+
+        Returns:
+            Dict with ragged "instance_peaks" float32 `(samples, (n), nodes, 2)` and
+            "instance_peak_vals" float32 `(samples, (n), nodes)`, the passed-through
+            keys, and "instance_confmaps" `(samples, (n), h, w, nodes)` if
+            `return_confmaps`.
+        """
+        outs, peaks, vals, sample_inds, n_samples, inputs = _crop_peaks(self, inputs)
+        outputs = {"instance_peaks": group_by_sample(peaks, sample_inds, n_samples),
+                   "instance_peak_vals": group_by_sample(vals, sample_inds, n_samples)}
+        for key in ("centroids", "centroid_vals", "centroid_confmaps"):
+            if key in inputs:
+                outputs[key] = inputs[key]
+        if self.return_confmaps:
+            outputs["instance_confmaps"] = group_by_sample(outs[self.confmaps_ind],
+                                                           sample_inds, n_samples)
+        return outputs
+
+
+class FindInstancePeaksGroundTruth(keras.layers.Layer):
+    """Ground-truth instances matched to centroids, in place of an instance model.
+
+    Each centroid takes the ground-truth instance of its sample with the node closest
+    to it (greedy, not exclusive); centroids of samples without instances are dropped.
+    """
+
+    def call(self, example_gt, crop_output) -> Dict[str, tf.Tensor]:
+        """Match ground-truth instances to the centroids.
+
+        Args:
+            example_gt: Dict with "instances" float32 `(samples, (n_gt), nodes, 2)`
+                (ragged, or dense with NaN padding).
+            crop_output: Dict with "centroids" `(samples, (n), 2)` and
+                "centroid_vals" `(samples, (n))` (ragged).
+
+        Returns:
+            Dict with "centroids" and "centroid_vals" (passed through),
+            "instance_peaks" `(samples, (n), nodes, 2)` (the matched instances) and
+            "instance_peak_vals" `(samples, (n), nodes)` (ones).
+        """
+        gt = _as_ragged_points(example_gt["instances"], 4)
+        gt_dense = gt.to_tensor(default_value=float("nan"))  # (S, I, N, 2)
+        # One all-NaN instance more, so that samples without instances still work.
+        gt_dense = tf.pad(gt_dense, [[0, 0], [0, 1], [0, 0], [0, 0]],
+                          constant_values=float("nan"))
+        centroids = crop_output["centroids"]
+        sample_inds = centroids.value_rowids()
+        points = tf.cast(centroids.values, tf.float32)
+        inst = tf.gather(gt_dense, sample_inds)  # (n, I, N, 2)
+        d = tf.sqrt(tf.reduce_sum(tf.square(inst - points[:, None, None, :]), axis=-1))
+        inf = tf.constant(float("inf"))
+        d = tf.reduce_min(tf.where(tf.math.is_nan(d), inf, d), axis=-1)  # (n, I)
+        valid = tf.reduce_any(tf.math.is_finite(d), axis=1)
+        match = tf.argmin(d, axis=1, output_type=tf.int32)
+        peaks = tf.gather(inst, match, axis=1, batch_dims=1)
+        peaks = tf.boolean_mask(peaks, valid)
+        keep_inds = tf.boolean_mask(sample_inds, valid)
+        peaks = group_by_sample(peaks, keep_inds, gt.nrows())
+        return {"centroids": centroids, "centroid_vals": crop_output["centroid_vals"],
+                "instance_peaks": peaks,
+                "instance_peak_vals": tf.ragged.map_flat_values(
+                    lambda p: tf.ones_like(p[..., 0]), peaks)}
+
+
+class TopDownMultiClassFindPeaks(InferenceLayer):
+    """Top-down identity model on crops: peaks plus class vectors, grouped by class.
+
+    Attributes:
+        keras_model: Model predicting centered-instance confidence maps and class
+            vectors.
+        input_scale: Scale of the crops relative to the full image.
+        output_stride: Stride of the confidence maps relative to the crops; inferred
+            when None.
+        peak_threshold: Minimum confidence map value for a valid peak.
+        refinement: None, "integral" or "local"; no effect with an offset head.
+        integral_patch_size: Patch size for integral refinement.
+        return_confmaps: Also return "instance_confmaps" (ragged by sample).
+        return_class_vectors: Also return the crops' "class_vectors".
+        confmaps_ind: Output index of the maps ("CenteredInstanceConfmapsHead").
+        offsets_ind: Output index of the offsets ("OffsetRefinementHead").
+        class_vectors_ind: Output index of the class vectors ("ClassVectorsHead").
+        optimal_grouping: Assign crops to classes (Hungarian per sample); if False,
+            return the per-crop peaks and class vectors ungrouped.
+    """
+
+    def __init__(self, keras_model, input_scale: float = 1.0,
+                 output_stride: Optional[int] = None, peak_threshold: float = 0.2,
+                 refinement: Optional[str] = "local", integral_patch_size: int = 5,
+                 return_confmaps: bool = False, return_class_vectors: bool = False,
+                 confmaps_ind: Optional[int] = None, offsets_ind: Optional[int] = None,
+                 class_vectors_ind: Optional[int] = None, optimal_grouping: bool = True,
+                 **kwargs):
+        super().__init__(keras_model=keras_model, input_scale=input_scale,
+                         pad_to_stride=1, **kwargs)
+        self.confmaps_ind = require_head(keras_model, confmaps_ind,
+                                         "CenteredInstanceConfmapsHead")
+        self.class_vectors_ind = require_head(keras_model, class_vectors_ind,
+                                              "ClassVectorsHead")
+        self.offsets_ind = (offsets_ind if offsets_ind is not None
+                            else find_head(keras_model, "OffsetRefinementHead"))
+        if output_stride is None:
+            output_stride = infer_output_stride(keras_model, self.confmaps_ind)
+        self.output_stride = int(output_stride)
+        self.peak_threshold = float(peak_threshold)
+        self.refinement = check_refinement(refinement)
+        self.integral_patch_size = int(integral_patch_size)
+        self.return_confmaps = bool(return_confmaps)
+        self.return_class_vectors = bool(return_class_vectors)
+        self.optimal_grouping = bool(optimal_grouping)
+
+    def call(self, inputs) -> Dict[str, tf.Tensor]:
+        """Find each crop's nodes and assign the crops to classes.
+
+        Args:
+            inputs: As :meth:`FindInstancePeaks.call`.
+
+        Returns:
+            With `optimal_grouping`: "instance_peaks" float32 `(samples, n_classes,
+            nodes, 2)`, "instance_peak_vals" `(samples, n_classes, nodes)` and
+            "instance_scores" `(samples, n_classes)` (the class probability), NaN for
+            classes without an instance; otherwise per crop `(n, nodes, 2)`,
+            `(n, nodes)` and the class vectors `(n, n_classes)`. Plus "centroids" and
+            "centroid_vals" when given, "instance_confmaps" and "class_vectors" when
+            requested.
+        """
+        outs, peaks, vals, sample_inds, n_samples, inputs = _crop_peaks(self, inputs)
+        class_probs = outs[self.class_vectors_ind]
+        if self.optimal_grouping:
+            points, point_vals, scores = classify_peaks_from_vectors(
+                peaks, vals, class_probs, sample_inds, n_samples)
+            outputs = {"instance_peaks": points, "instance_peak_vals": point_vals,
+                       "instance_scores": scores}
+        else:
+            outputs = {"instance_peaks": peaks, "instance_peak_vals": vals,
+                       "instance_scores": class_probs}
+        if "centroids" in inputs:
+            outputs["centroids"] = inputs["centroids"]
+            outputs["centroid_vals"] = inputs["centroid_vals"]
+        if self.return_confmaps:
+            outputs["instance_confmaps"] = group_by_sample(outs[self.confmaps_ind],
+                                                           sample_inds, n_samples)
+        if self.return_class_vectors and self.optimal_grouping:
+            outputs["class_vectors"] = class_probs
+        return outputs
+
+
+__all__ = [
+    "CentroidCrop",
+    "CentroidCropGroundTruth",
+    "FindInstancePeaks",
+    "FindInstancePeaksGroundTruth",
+    "TopDownMultiClassFindPeaks",
+    "crop_around_centroids",
+    "limit_instances",
+]

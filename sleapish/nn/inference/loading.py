@@ -1,0 +1,92 @@
+"""Finding things in model folders and Keras models (SLEAP's inference utilities)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Union
+
+PathLike = Union[str, os.PathLike]
+
+#: Checkpoint names tried, in order, when a model folder is given.
+KERAS_MODEL_NAMES = ("best_model.h5", "final_model.h5", "latest_model.h5",
+                     "initial_model.h5")
+
+
+class ModelFolderError(FileNotFoundError):
+    """A model folder is missing, incomplete or unreadable."""
+
+
+def get_keras_model_path(path: PathLike) -> Path:
+    """Path of the Keras checkpoint of a model folder (or the file itself).
+
+    Args:
+        path: A model folder, or a path to an `.h5` checkpoint.
+
+    Raises:
+        ModelFolderError: If nothing loadable is there; the message lists what was
+            tried.
+    """
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise ModelFolderError(f"Model folder not found. Received: {str(path)!r}")
+    tried = [path / n for n in KERAS_MODEL_NAMES]
+    for p in tried:
+        if p.is_file():
+            return p
+    raise ModelFolderError(
+        f"Model folder {path} has no Keras checkpoint. Tried: {[p.name for p in tried]}. "
+        f"Received: {sorted(q.name for q in path.iterdir())}")
+
+
+def load_keras_model(path: PathLike):
+    """Load a SLEAP/sleapish `.h5` model for inference (no optimizer state).
+
+    Raises:
+        ModelFolderError: If the file is missing or is not a Keras model.
+    """
+    from sleapish.nn._backend import keras
+
+    model_path = get_keras_model_path(path)
+    try:
+        return keras.models.load_model(str(model_path), compile=False)
+    except Exception as e:
+        raise ModelFolderError(
+            f"Could not load the Keras model {model_path} ({type(e).__name__}: {e}). "
+            f"Received: {str(model_path)!r}") from None
+
+
+def find_head(keras_model, name: str) -> Optional[int]:
+    """Index of the output whose layer name contains `name` (old SLEAP adds `_0`).
+
+    Args:
+        keras_model: A `tf_keras.Model`.
+        name: Head class name, e.g. "CentroidConfmapsHead".
+
+    Returns:
+        The output index, or `None` if no output matches.
+    """
+    for i, out_name in enumerate(keras_model.output_names):
+        if out_name == name or out_name.startswith(name + "_"):
+            return i
+    return None
+
+
+def get_model_output_stride(keras_model, input_ind: int = 0, output_ind: int = -1) -> int:
+    """Stride of an output relative to an input, from their static shapes.
+
+    Raises:
+        ValueError: If the shapes are unknown or not an integer ratio.
+    """
+    in_shape = keras_model.inputs[input_ind].shape
+    out_shape = keras_model.outputs[output_ind].shape
+    if in_shape[1] is None or out_shape[1] is None:
+        raise ValueError("Cannot infer the output stride of a model with unknown "
+                         f"spatial shapes. Received: input {in_shape}, output {out_shape}")
+    ratio = in_shape[1] / out_shape[1]
+    if ratio != int(ratio):
+        raise ValueError(f"Output stride is not an integer. Received: input {in_shape}, "
+                         f"output {out_shape}")
+    return int(ratio)
