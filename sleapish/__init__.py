@@ -26,6 +26,17 @@ from sleap_io import (  # noqa: E402
 from sleapish.io import load_file, load_video, read_frames, save_file  # noqa: E402
 from sleapish.version import SLEAP_COMPAT_VERSION, __version__  # noqa: E402
 
+
+def load_model(*args, **kwargs):
+    """Load trained model folder(s) into a predictor (SLEAP's `sleap.load_model`).
+
+    Imports TensorFlow on first use. See
+    :func:`sleapish.nn.inference.loading_api.load_model` for the arguments.
+    """
+    from sleapish.nn.inference.loading_api import load_model as _load_model
+
+    return _load_model(*args, **kwargs)
+
 __all__ = [
     "Edge",
     "Instance",
@@ -40,6 +51,7 @@ __all__ = [
     "Video",
     "__version__",
     "load_file",
+    "load_model",
     "load_video",
     "read_frames",
     "save_file",

@@ -55,16 +55,19 @@ class LabelsReader:
             does for training; frames without any are skipped.
         with_track_only: Keep only instances that have a track.
         example_indices: Labeled-frame indices to use (all when `None`).
+        include_empty: Keep frames without usable instances (for prediction: every
+            labeled frame is an example, `"instances"` may have 0 rows).
 
     Raises:
         ValueError: If no frame has a usable instance (e.g. labels with only
-            predictions and `user_instances_only=True`).
+            predictions and `user_instances_only=True`) and `include_empty` is False.
     """
 
     labels: object
     user_instances_only: bool = True
     with_track_only: bool = False
     example_indices: Optional[Sequence[int]] = None
+    include_empty: bool = False
     _cache: Dict[str, np.ndarray] = attrs.field(init=False, factory=dict, repr=False)
 
     @classmethod
@@ -101,7 +104,7 @@ class LabelsReader:
             insts = lf.user_instances if self.user_instances_only else lf.instances
             if self.with_track_only:
                 insts = [inst for inst in insts if inst.track is not None]
-            if not insts:
+            if not insts and not self.include_empty:
                 continue
             rows.append((int(i), video_index[id(lf.video)], int(lf.frame_idx)))
             for inst in insts:
@@ -109,14 +112,16 @@ class LabelsReader:
                 tracks.append(track_index.get(id(inst.track), -1))
                 skels.append(skel_index.get(id(inst.skeleton), 0))
             lengths.append(len(insts))
+        if not rows and self.include_empty:
+            raise ValueError(f"The labels have no labeled frames. Received: {len(labels)}")
         if not rows:
             kind = "user instances" if self.user_instances_only else "instances"
             raise ValueError(f"The labels have no labeled frames with {kind} to train on. "
                              f"Received: {len(labels)} labeled frames")
         self._cache.update(
             rows=np.array(rows, np.int64), lengths=np.array(lengths, np.int64),
-            points=np.stack(pts), tracks=np.array(tracks, np.int32),
-            skels=np.array(skels, np.int32))
+            points=(np.stack(pts) if pts else np.zeros((0, n_nodes, 2), np.float32)),
+            tracks=np.array(tracks, np.int32), skels=np.array(skels, np.int32))
 
     def __len__(self) -> int:
         """Number of examples (frames with usable instances)."""
@@ -223,6 +228,11 @@ class VideoReader:
     def __len__(self) -> int:
         """Number of frames to read."""
         return len(self.example_indices)
+
+    @property
+    def videos(self) -> list:
+        """The one video (so `"video_ind"` 0 refers to it)."""
+        return [self.video]
 
     @property
     def output_keys(self) -> List[str]:

@@ -83,3 +83,29 @@ __all__ = [
     "limit_instances",
     "outputs_to_numpy",
 ]
+
+from sleapish.nn.inference.loading import reset_input_layer  # noqa: E402
+from sleapish.nn.inference.loading_api import load_model  # noqa: E402
+from sleapish.nn.inference.predictors import (  # noqa: E402
+    ArrayReader,
+    BottomUpMultiClassPredictor,
+    BottomUpPredictor,
+    Predictor,
+    SingleInstancePredictor,
+    TopDownMultiClassPredictor,
+    TopDownPredictor,
+    make_provider,
+)
+
+__all__ += [
+    "reset_input_layer",
+    "load_model",
+    "ArrayReader",
+    "make_provider",
+    "Predictor",
+    "SingleInstancePredictor",
+    "TopDownPredictor",
+    "BottomUpPredictor",
+    "BottomUpMultiClassPredictor",
+    "TopDownMultiClassPredictor",
+]

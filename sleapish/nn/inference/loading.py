@@ -90,3 +90,29 @@ def get_model_output_stride(keras_model, input_ind: int = 0, output_ind: int = -
         raise ValueError(f"Output stride is not an integer. Received: input {in_shape}, "
                          f"output {out_shape}")
     return int(ratio)
+
+
+def reset_input_layer(keras_model, new_shape=None):
+    """A copy of a functional Keras model whose input accepts any height and width.
+
+    SLEAP's saved models have fixed input sizes; with `resize_input_layer=True`,
+    `load_model` uses this so frames of any size (multiples of the max stride) work.
+
+    Args:
+        keras_model: A functional `tf_keras.Model` with one image input.
+        new_shape: `(height, width, channels)`; `(None, None, channels)` by default.
+
+    Returns:
+        A new model with the same layers and weights.
+    """
+    from sleapish.nn._backend import keras
+
+    config = keras_model.get_config()
+    channels = keras_model.inputs[0].shape[-1]
+    shape = tuple(new_shape) if new_shape is not None else (None, None, channels)
+    for layer in config["layers"]:
+        if layer["class_name"] == "InputLayer":
+            layer["config"]["batch_input_shape"] = (None,) + shape
+    new_model = keras.Model.from_config(config)
+    new_model.set_weights(keras_model.get_weights())
+    return new_model

@@ -1,0 +1,172 @@
+"""`load_model`: model folder(s) -> the matching predictor (SLEAP's `sleap.load_model`)."""
+
+from __future__ import annotations
+
+import os
+from typing import List, Optional, Sequence, Union
+
+from sleapish.nn.config import load_config
+from sleapish.nn.inference import layers_bottomup as LB
+from sleapish.nn.inference import layers_topdown as LT
+from sleapish.nn.inference import models as M
+from sleapish.nn.inference import predictors as P
+from sleapish.nn.inference.layers import SingleInstanceInferenceLayer
+from sleapish.nn.inference.loading import ModelFolderError, load_keras_model, reset_input_layer
+from sleapish.nn.paf_grouping import PAFScorer
+
+PathLike = Union[str, os.PathLike]
+
+
+def _load(path: PathLike, resize_input_layer: bool):
+    if not os.path.exists(path):
+        raise ModelFolderError(f"Model folder not found. Received: {str(path)!r}")
+    try:
+        cfg = load_config(path)
+    except FileNotFoundError as e:
+        raise ModelFolderError(f"Model folder {path} is missing its config: {e}") from None
+    km = load_keras_model(path)
+    if resize_input_layer:
+        km = reset_input_layer(km)
+    return cfg, km
+
+
+def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int = 4,
+               peak_threshold: float = 0.2, refinement: str = "integral",
+               tracker: Optional[str] = None, tracker_window: int = 5,
+               tracker_max_instances: Optional[int] = None,
+               disable_gpu_preallocation: bool = True, progress_reporting: str = "rich",
+               resize_input_layer: bool = True, max_instances: Optional[int] = None,
+               integral_patch_size: int = 5):
+    """Load trained model folder(s) and return a ready predictor.
+
+    Args:
+        model_path: One folder (single instance, bottom-up, multi-class, or one half of
+            top-down) or two folders (centroid + centered instance, in any order).
+        batch_size: Frames per batch.
+        peak_threshold: Minimum confidence map value of a peak.
+        refinement: "integral" (default), "local" or None; an offset head overrides it.
+        tracker: Name of a tracker (see the tracking module), or None.
+        tracker_window: Frames the tracker looks back.
+        tracker_max_instances: Maximum number of tracks.
+        disable_gpu_preallocation: Let TensorFlow grow GPU memory as needed.
+        progress_reporting: "rich", "json" or "none".
+        resize_input_layer: Accept frames of any size (multiples of the max stride);
+            if False, the models keep the input shape they were trained with.
+        max_instances: Keep at most this many instances per frame (top-down, bottom-up).
+        integral_patch_size: Patch size of integral refinement.
+
+    Returns:
+        A :class:`~sleapish.nn.inference.predictors.Predictor` subclass.
+
+    Raises:
+        ModelFolderError: For a missing or incomplete model folder.
+        ValueError: For a combination of models that makes no predictor.
+    """
+    if disable_gpu_preallocation:
+        from sleapish.nn._backend import tf
+
+        for gpu in tf.config.list_physical_devices("GPU"):
+            try:
+                tf.config.experimental.set_memory_growth(gpu, True)
+            except RuntimeError:
+                pass
+    paths = [model_path] if isinstance(model_path, (str, os.PathLike)) else list(model_path)
+    if not paths:
+        raise ValueError("load_model needs at least one model folder. Received: []")
+    loaded = [_load(p, resize_input_layer) for p in paths]
+    kinds = {cfg.model.heads.which_oneof_attrib_name(): (cfg, km) for cfg, km in loaded}
+    common = dict(peak_threshold=peak_threshold, refinement=refinement,
+                  integral_patch_size=integral_patch_size)
+
+    if "single_instance" in kinds:
+        cfg, km = kinds["single_instance"]
+        pre = cfg.data.preprocessing
+        layer = SingleInstanceInferenceLayer(
+            km, input_scale=pre.input_scaling, pad_to_stride=pre.pad_to_stride or 1,
+            output_stride=cfg.model.heads.single_instance.output_stride, **common)
+        predictor = P.SingleInstancePredictor(
+            inference_model=M.SingleInstanceInferenceModel(layer), confmap_config=cfg,
+            confmap_model=km)
+    elif "centroid" in kinds or "centered_instance" in kinds or "multi_class_topdown" in kinds:
+        predictor = _topdown(kinds, max_instances, common)
+    elif "multi_instance" in kinds:
+        cfg, km = kinds["multi_instance"]
+        head = cfg.model.heads.multi_instance
+        pre = cfg.data.preprocessing
+        layer = LB.BottomUpInferenceLayer(
+            km, PAFScorer.from_config(head), input_scale=pre.input_scaling,
+            pad_to_stride=pre.pad_to_stride or 1,
+            cm_output_stride=head.confmaps.output_stride,
+            paf_output_stride=head.pafs.output_stride, **common)
+        predictor = P.BottomUpPredictor(inference_model=M.BottomUpInferenceModel(layer),
+                                        bottomup_config=cfg, bottomup_model=km)
+    elif "multi_class_bottomup" in kinds:
+        cfg, km = kinds["multi_class_bottomup"]
+        head = cfg.model.heads.multi_class_bottomup
+        pre = cfg.data.preprocessing
+        layer = LB.BottomUpMultiClassInferenceLayer(
+            km, input_scale=pre.input_scaling, pad_to_stride=pre.pad_to_stride or 1,
+            cm_output_stride=head.confmaps.output_stride,
+            class_maps_output_stride=head.class_maps.output_stride, **common)
+        predictor = P.BottomUpMultiClassPredictor(
+            inference_model=M.BottomUpMultiClassInferenceModel(layer), config=cfg, model=km)
+    else:
+        raise ValueError(f"No predictor for models of types {sorted(kinds)}. "
+                         f"Received: {[str(p) for p in paths]}")
+    predictor.batch_size = batch_size
+    predictor.verbosity = progress_reporting
+    if tracker is not None:
+        from sleapish.nn.tracking import make_tracker_by_name  # issue: tracking
+
+        predictor.tracker = make_tracker_by_name(
+            tracker=tracker, track_window=tracker_window, max_tracks=tracker_max_instances)
+    return predictor
+
+
+def _topdown(kinds, max_instances, common):
+    centroid = kinds.get("centroid")
+    instance = kinds.get("centered_instance") or kinds.get("multi_class_topdown")
+    multiclass = "multi_class_topdown" in kinds
+    crop_cfg = instance[0] if instance else None
+    crop_size = crop_cfg.data.instance_cropping.crop_size if crop_cfg else None
+    precrop = crop_cfg.data.preprocessing.input_scaling if crop_cfg else 1.0
+    if centroid is not None:
+        cfg, km = centroid
+        pre = cfg.data.preprocessing
+        crop_layer = LT.CentroidCrop(
+            km, crop_size=crop_size or 1, input_scale=pre.input_scaling,
+            pad_to_stride=pre.pad_to_stride or 1,
+            output_stride=cfg.model.heads.centroid.output_stride,
+            return_crops=instance is not None, max_instances=max_instances,
+            precrop_resize=precrop, **common)
+    else:
+        crop_layer = LT.CentroidCropGroundTruth(crop_size, precrop_resize=precrop)
+    if instance is None:
+        inst_layer = None
+    else:
+        cfg, km = instance
+        heads = cfg.model.heads
+        if multiclass:
+            inst_layer = LT.TopDownMultiClassFindPeaks(
+                km, input_scale=precrop,
+                output_stride=heads.multi_class_topdown.confmaps.output_stride, **common)
+        else:
+            inst_layer = LT.FindInstancePeaks(
+                km, input_scale=precrop,
+                output_stride=heads.centered_instance.output_stride, **common)
+    if multiclass:
+        return P.TopDownMultiClassPredictor(
+            inference_model=M.TopDownMultiClassInferenceModel(crop_layer, inst_layer),
+            centroid_config=centroid[0] if centroid else None,
+            centroid_model=centroid[1] if centroid else None,
+            confmap_config=instance[0], confmap_model=instance[1])
+    model = M.TopDownInferenceModel(crop_layer,
+                                    inst_layer or LT.FindInstancePeaksGroundTruth())
+    return P.TopDownPredictor(
+        inference_model=model, centroid_config=centroid[0] if centroid else None,
+        centroid_model=centroid[1] if centroid else None,
+        confmap_config=instance[0] if instance else None,
+        confmap_model=instance[1] if instance else None)
+
+
+__all__ = ["load_model"]

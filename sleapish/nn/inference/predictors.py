@@ -1,0 +1,400 @@
+"""High-level predictors (SLEAP's `Predictor`s): data in, `sleap_io.Labels` out.
+
+A predictor owns the trained model(s) and configs, builds the data pipeline (frames
+stay uint8 until the model's layers normalize them), runs one `tf.function` per
+batch, and turns the outputs into `PredictedInstance`s, with optional tracking.
+
+Example:
+    >>> predictor = load_model(["models/centroid", "models/centered_instance"])
+    >>> labels = predictor.predict("video.mp4")            # sleap_io.Labels
+    >>> arrays = predictor.predict(frames, make_labels=False)  # list of dicts
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Dict, Iterator, Optional
+
+import attrs
+import numpy as np
+
+from sleapish.nn.data.dataset_ops import Batcher, Prefetcher
+from sleapish.nn.data.instance_centroids import InstanceCentroidFinder
+from sleapish.nn.data.pipelines import Pipeline
+from sleapish.nn.data.providers import LabelsReader, VideoReader
+from sleapish.nn.inference.results import ProgressReporter, instances_from_arrays
+
+
+@attrs.define
+class ArrayReader:
+    """Provider over an in-memory uint8 array of frames `(n, height, width, c)`."""
+
+    images: np.ndarray
+
+    def __attrs_post_init__(self):
+        arr = np.asarray(self.images)
+        if arr.ndim == 3:
+            arr = arr[..., None]
+        if arr.ndim != 4:
+            raise ValueError("Frames must be (n_frames, height, width[, channels]). "
+                             f"Received: shape {np.shape(self.images)}")
+        self.images = arr
+
+    def __len__(self) -> int:
+        """Number of frames."""
+        return len(self.images)
+
+    @property
+    def videos(self) -> list:
+        """A single in-memory video."""
+        import sleap_io as sio
+
+        return [sio.Video(filename="array", backend=None, open_backend=False)]
+
+    def make_dataset(self):
+        """Dataset of `{"image", "frame_ind", "video_ind"}`."""
+        from sleapish.nn._backend import tf
+
+        n = len(self.images)
+        return tf.data.Dataset.from_tensor_slices({
+            "image": self.images, "frame_ind": np.arange(n, dtype=np.int64),
+            "video_ind": np.zeros(n, np.int32)})
+
+
+def make_provider(data, user_instances_only: bool = False):
+    """A provider for any supported input.
+
+    Args:
+        data: A video path, a labels path (`.slp`), a `sleap_io.Video`, a
+            `sleap_io.Labels`, a uint8 array `(n, h, w[, c])`, or a provider.
+        user_instances_only: For labels: which instances to carry (ground truth).
+
+    Raises:
+        FileNotFoundError: For a path that does not exist.
+        TypeError: For anything else.
+    """
+    import sleap_io as sio
+
+    import sleapish
+
+    if hasattr(data, "make_dataset"):
+        return data
+    if isinstance(data, (str, os.PathLike)):
+        path = Path(data)
+        if not path.exists():
+            raise FileNotFoundError(f"Input not found. Received: {str(data)!r}")
+        if path.suffix.lower() == ".slp":
+            data = sleapish.load_file(path)
+        else:
+            return VideoReader(sleapish.load_video(path))
+    if isinstance(data, sio.Labels):
+        return LabelsReader(data, user_instances_only=user_instances_only,
+                            include_empty=True)
+    if isinstance(data, sio.Video):
+        return VideoReader(data)
+    if isinstance(data, np.ndarray):
+        return ArrayReader(data)
+    raise TypeError("predict() takes a video or labels path, a Video, Labels, a uint8 "
+                    f"array or a provider. Received: {type(data).__name__}")
+
+
+@attrs.define
+class Predictor:
+    """Base class: pipelines, batching, conversion to labels, progress.
+
+    Attributes:
+        inference_model: The :class:`~sleapish.nn.inference.InferenceModel`.
+        batch_size: Frames per batch.
+        tracker: Optional tracker applied to the predicted frames in order.
+        verbosity: "rich" (progress bar), "json" (JSON lines) or "none".
+        report_period: Seconds between JSON progress lines.
+    """
+
+    inference_model: Any = None
+    batch_size: int = 4
+    tracker: Any = None
+    verbosity: str = "rich"
+    report_period: float = 2.0
+    pipeline: Any = None
+
+    # -------------------------------------------------------------- construction
+    @classmethod
+    def from_model_paths(cls, model_paths, peak_threshold: float = 0.2,
+                         integral_refinement: bool = True, integral_patch_size: int = 5,
+                         batch_size: int = 4, resize_input_layer: bool = True,
+                         max_instances: Optional[int] = None) -> "Predictor":
+        """Choose and build the predictor for the given model folder(s).
+
+        See :func:`sleapish.nn.inference.loading_api.load_model`.
+        """
+        from sleapish.nn.inference.loading_api import load_model
+
+        return load_model(model_paths, batch_size=batch_size, peak_threshold=peak_threshold,
+                          refinement="integral" if integral_refinement else "local",
+                          integral_patch_size=integral_patch_size,
+                          resize_input_layer=resize_input_layer, max_instances=max_instances,
+                          progress_reporting="none")
+
+    # ----------------------------------------------------------------- pipeline
+    def _extra_transformers(self, provider) -> list:
+        return []
+
+    @property
+    def needs_ground_truth(self) -> bool:
+        """Whether the model reads ground-truth instances from the data."""
+        return False
+
+    def make_pipeline(self, data_provider=None) -> Pipeline:
+        """Provider -> [centroids] -> batch -> prefetch (frames stay uint8)."""
+        p = Pipeline(data_provider)
+        for t in self._extra_transformers(data_provider):
+            p += t
+        p += Batcher(batch_size=self.batch_size, drop_remainder=False, unrag=True)
+        p += Prefetcher()
+        self.pipeline = p
+        return p
+
+    # ---------------------------------------------------------------- predicting
+    def _predict_generator(self, provider) -> Iterator[Dict[str, np.ndarray]]:
+        pipeline = self.make_pipeline(provider)
+        reporter = ProgressReporter(len(provider), self.verbosity, self.report_period)
+        try:
+            for batch in pipeline.make_dataset():
+                out = self.inference_model.predict_on_batch(batch, numpy=True)
+                out["frame_ind"] = batch["frame_ind"].numpy()
+                out["video_ind"] = batch["video_ind"].numpy()
+                reporter.update(len(out["frame_ind"]))
+                yield out
+        finally:
+            reporter.close()
+
+    def predict(self, data, make_labels: bool = True):
+        """Predict on videos, labels, arrays or providers.
+
+        Args:
+            data: See :func:`make_provider`.
+            make_labels: Return `sleap_io.Labels` (True) or a list of per-batch
+                dicts of numpy arrays.
+
+        Returns:
+            `sleap_io.Labels` with one `LabeledFrame` per frame, or the raw outputs.
+        """
+        provider = make_provider(data, user_instances_only=True)
+        gen = self._predict_generator(provider)
+        if not make_labels:
+            return list(gen)
+        return self._make_labels(gen, provider)
+
+    # ------------------------------------------------------------ to sleap-io
+    @property
+    def skeleton(self):
+        """The skeleton predicted instances use."""
+        raise NotImplementedError
+
+    @property
+    def tracks(self) -> Optional[list]:
+        """Fixed tracks of identity models (None otherwise)."""
+        return None
+
+    def _frame_instances(self, out: Dict[str, np.ndarray], i: int) -> list:
+        raise NotImplementedError
+
+    def _make_labels(self, gen, provider):
+        import sleap_io as sio
+
+        videos = list(provider.videos)
+        frames = []
+        for out in gen:
+            for i, (v, f) in enumerate(zip(out["video_ind"], out["frame_ind"])):
+                frames.append(sio.LabeledFrame(video=videos[int(v)], frame_idx=int(f),
+                                               instances=self._frame_instances(out, i)))
+        tracks = list(self.tracks or [])
+        if self.tracker is not None:
+            frames = self.tracker.track_frames(frames)
+            tracks = list(getattr(self.tracker, "tracks", tracks))
+        return sio.Labels(labeled_frames=frames, videos=videos, skeletons=[self.skeleton],
+                          tracks=tracks)
+
+    @staticmethod
+    def _rows(out, key, i):
+        arr = out[key][i]
+        n = int(out["n_valid"][i]) if "n_valid" in out else len(arr)
+        return arr[:n]
+
+
+@attrs.define
+class SingleInstancePredictor(Predictor):
+    """One instance per frame (SLEAP's `SingleInstancePredictor`)."""
+
+    confmap_config: Any = None
+    confmap_model: Any = None
+
+    @property
+    def skeleton(self):
+        """The model's skeleton."""
+        return self.confmap_config.data.labels.skeletons[0]
+
+    def _frame_instances(self, out, i):
+        pts, vals = out["instance_peaks"][i], out["instance_peak_vals"][i]
+        scores = np.array([np.nansum(v) for v in vals])
+        return instances_from_arrays(pts, vals, scores, self.skeleton)
+
+
+@attrs.define
+class _TopDownBase(Predictor):
+    """Shared by the top-down predictors: either model may be missing, in which case
+    that half comes from the ground truth of the labels predicted on (as in SLEAP)."""
+
+    centroid_config: Any = None
+    centroid_model: Any = None
+    confmap_config: Any = None
+    confmap_model: Any = None
+
+    @property
+    def needs_ground_truth(self) -> bool:
+        """True when one of the two models is missing."""
+        return self.centroid_config is None or self.confmap_config is None
+
+    @property
+    def skeleton(self):
+        """Skeleton of the centered-instance model (or the centroid model's)."""
+        cfg = self.confmap_config or self.centroid_config
+        return cfg.data.labels.skeletons[0]
+
+    def _anchor_part(self) -> Optional[str]:
+        heads = self.confmap_config.model.heads
+        head = heads.centered_instance or heads.multi_class_topdown.confmaps
+        return (getattr(head, "anchor_part", None)
+                or self.confmap_config.data.instance_cropping.center_on_part)
+
+    def _extra_transformers(self, provider):
+        if self.centroid_config is not None:
+            return []
+        anchor = self._anchor_part()
+        return [InstanceCentroidFinder(center_on_anchor_part=anchor is not None,
+                                       anchor_part_names=anchor,
+                                       skeletons=provider.skeletons)]
+
+    def predict(self, data, make_labels: bool = True):
+        """Predict; without one of the two models, `data` must be labels.
+
+        Raises:
+            ValueError: If a model is missing and `data` has no ground truth.
+        """
+        provider = make_provider(data, user_instances_only=True)
+        if self.needs_ground_truth and not isinstance(provider, LabelsReader):
+            raise ValueError("This top-down predictor lacks a model and takes that half "
+                             "from ground-truth labels. Received: "
+                             + type(provider).__name__)
+        gen = self._predict_generator(provider)
+        return self._make_labels(gen, provider) if make_labels else list(gen)
+
+
+@attrs.define
+class TopDownPredictor(_TopDownBase):
+    """Centroid + centered-instance models (SLEAP's `TopDownPredictor`)."""
+
+    def _frame_instances(self, out, i):
+        pts = self._rows(out, "instance_peaks", i)
+        vals = self._rows(out, "instance_peak_vals", i)
+        if "centroid_vals" in out:
+            scores = self._rows(out, "centroid_vals", i)
+        else:
+            scores = np.ones(len(pts))
+        return instances_from_arrays(pts, vals, scores, self.skeleton)
+
+
+@attrs.define
+class BottomUpPredictor(Predictor):
+    """Bottom-up model with PAF grouping (SLEAP's `BottomUpPredictor`)."""
+
+    bottomup_config: Any = None
+    bottomup_model: Any = None
+
+    @property
+    def skeleton(self):
+        """The model's skeleton."""
+        return self.bottomup_config.data.labels.skeletons[0]
+
+    def _frame_instances(self, out, i):
+        return instances_from_arrays(self._rows(out, "instance_peaks", i),
+                                     self._rows(out, "instance_peak_vals", i),
+                                     self._rows(out, "instance_scores", i), self.skeleton)
+
+
+def _class_tracks(names):
+    import sleap_io as sio
+
+    return [sio.Track(name) for name in names]
+
+
+@attrs.define
+class BottomUpMultiClassPredictor(Predictor):
+    """Bottom-up identity model: instances are the model's classes (tracks)."""
+
+    config: Any = None
+    model: Any = None
+    _tracks: Optional[list] = None
+
+    @property
+    def skeleton(self):
+        """The model's skeleton."""
+        return self.config.data.labels.skeletons[0]
+
+    @property
+    def tracks(self):
+        """One track per class, named as in the config."""
+        if self._tracks is None:
+            self._tracks = _class_tracks(
+                self.config.model.heads.multi_class_bottomup.class_maps.classes)
+        return self._tracks
+
+    def _frame_instances(self, out, i):
+        pts, vals = out["instance_peaks"][i], out["instance_peak_vals"][i]
+        probs = out["instance_scores"][i]
+        keep = [k for k in range(len(pts)) if not np.isnan(pts[k]).all()]
+        scores = np.array([np.nanmean(probs[k]) for k in keep])
+        inst = instances_from_arrays(pts[keep], vals[keep], scores, self.skeleton,
+                                     tracks=[self.tracks[k] for k in keep])
+        for p, s in zip(inst, scores):
+            p.tracking_score = float(s)
+        return inst
+
+
+@attrs.define
+class TopDownMultiClassPredictor(_TopDownBase):
+    """Top-down identity model: each class gets at most one instance per frame."""
+
+    _tracks: Optional[list] = None
+
+    @property
+    def tracks(self):
+        """One track per class, named as in the config."""
+        if self._tracks is None:
+            self._tracks = _class_tracks(
+                self.confmap_config.model.heads.multi_class_topdown.class_vectors.classes)
+        return self._tracks
+
+    def _frame_instances(self, out, i):
+        pts, vals = out["instance_peaks"][i], out["instance_peak_vals"][i]
+        probs = out["instance_scores"][i]
+        keep = [k for k in range(len(pts)) if not np.isnan(pts[k]).all()]
+        scores = np.array([float(np.nanmean(probs[k])) for k in keep])
+        inst = instances_from_arrays(pts[keep], vals[keep], scores, self.skeleton,
+                                     tracks=[self.tracks[k] for k in keep])
+        for p, s in zip(inst, scores):
+            p.tracking_score = float(s)
+        return inst
+
+
+__all__ = [
+    "ArrayReader",
+    "make_provider",
+    "Predictor",
+    "SingleInstancePredictor",
+    "TopDownPredictor",
+    "BottomUpPredictor",
+    "BottomUpMultiClassPredictor",
+    "TopDownMultiClassPredictor",
+]

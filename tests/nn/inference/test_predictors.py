@@ -1,0 +1,129 @@
+"""Predictors, load_model and sleapish-track on model folders made here."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import sleapish
+from sleapish.nn.config import (
+    BackboneConfig,
+    CenteredInstanceConfmapsHeadConfig,
+    CentroidsHeadConfig,
+    HeadsConfig,
+    ModelConfig,
+    TrainingJobConfig,
+    UNetConfig,
+)
+from sleapish.nn.inference import ModelFolderError, load_model
+from sleapish.nn.inference.cli import main as track_main
+from sleapish.nn.inference.cli import parse_frames
+from sleapish.nn.model import Model
+
+
+def _model_folder(path, heads, labels, crop=None):
+    cfg = TrainingJobConfig()
+    cfg.model = ModelConfig(backbone=BackboneConfig(unet=UNetConfig(
+        max_stride=16, output_stride=2, filters=4, filters_rate=1.5)), heads=heads)
+    cfg.data.labels.skeletons = [labels.skeleton]
+    cfg.data.preprocessing.pad_to_stride = 16
+    cfg.data.instance_cropping.crop_size = crop
+    model = Model.from_config(cfg.model, skeleton=labels.skeleton, update_config=True)
+    km = model.make_model((crop, crop, 1) if crop else (128, 128, 1))
+    path.mkdir()
+    km.save(str(path / "best_model.h5"), save_format="h5")
+    cfg.save_json(path / "training_config.json")
+    return path
+
+
+@pytest.fixture(scope="module")
+def folders(synthetic, tmp_path_factory):
+    labels = sleapish.load_file(synthetic.labels_path)
+    root = tmp_path_factory.mktemp("models")
+    centroid = _model_folder(root / "centroid", HeadsConfig(centroid=CentroidsHeadConfig(
+        anchor_part="thorax", output_stride=2)), labels)
+    centered = _model_folder(root / "centered", HeadsConfig(
+        centered_instance=CenteredInstanceConfmapsHeadConfig(anchor_part="thorax",
+                                                             output_stride=2)),
+        labels, crop=48)
+    return centroid, centered, labels
+
+
+def test_load_model_and_predict_arrays_and_labels(folders, synthetic):
+    centroid, centered, labels = folders
+    predictor = load_model([centered, centroid], progress_reporting="none",
+                           max_instances=2)
+    assert type(predictor).__name__ == "TopDownPredictor"
+    frames = sleapish.read_frames(labels.video, [0, 1, 2])
+    out = predictor.predict(frames)
+    assert len(out) == 3 and [lf.frame_idx for lf in out] == [0, 1, 2]
+    assert all(len(lf.instances) <= 2 for lf in out)
+    raw = predictor.predict(frames, make_labels=False)
+    assert sum(len(b["frame_ind"]) for b in raw) == 3
+    assert raw[0]["instance_peaks"].shape[2:] == (4, 2)
+    labeled = predictor.predict(labels)
+    assert len(labeled) == len(labels) and labeled.video is labels.video
+    assert labeled.skeleton.node_names == labels.skeleton.node_names
+    # Centroid-only: the instances come from the ground truth, exactly.
+    gt_points = load_model(centroid, progress_reporting="none").predict(labels)
+    assert len(gt_points) == len(labels)
+
+
+def test_ground_truth_halves_need_labels(folders):
+    _, centered, labels = folders
+    # Random weights: accept every global peak so each ground-truth centroid yields an
+    # instance.
+    predictor = load_model(centered, progress_reporting="none", peak_threshold=-1e9)
+    with pytest.raises(ValueError, match="ground-truth labels"):
+        predictor.predict(sleapish.read_frames(labels.video, [0]))
+    out = predictor.predict(labels)
+    assert [len(lf.instances) for lf in out] == [2] * len(labels)
+    assert all(i.score == 1.0 for lf in out for i in lf.instances)  # GT centroid value
+
+
+def test_bad_inputs(folders, tmp_path):
+    centroid, centered, labels = folders
+    with pytest.raises(ModelFolderError, match="not found"):
+        load_model(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "training_config.json").write_text(
+        (centroid / "training_config.json").read_text())
+    with pytest.raises(ModelFolderError, match="best_model.h5"):
+        load_model(tmp_path / "empty")
+    predictor = load_model(centroid, progress_reporting="none")
+    with pytest.raises(FileNotFoundError, match="missing.mp4"):
+        predictor.predict(str(tmp_path / "missing.mp4"))
+    with pytest.raises(TypeError, match="Received: int"):
+        predictor.predict(42)
+    with pytest.raises(ValueError, match="n_frames, height, width"):
+        predictor.predict(np.zeros((4, 4), np.uint8))
+
+
+def test_parse_frames():
+    assert parse_frames("0-3,7,2", 10) == [0, 1, 2, 3, 7]
+    assert parse_frames(None, 10) is None
+    with pytest.raises(ValueError, match=r"out of range.*\[12\]"):
+        parse_frames("10-12", 12)
+    with pytest.raises(ValueError, match="look like"):
+        parse_frames("a-b", 12)
+
+
+def test_track_cli_writes_predictions_and_fails_cleanly(folders, synthetic, tmp_path, capsys):
+    centroid, centered, _ = folders
+    out = tmp_path / "pred.slp"
+    rc = track_main([str(synthetic.video_path), "-m", str(centroid), "-m", str(centered),
+                     "--frames", "0-4", "-o", str(out), "--verbosity", "json"])
+    assert rc == 0
+    stdout = capsys.readouterr().out
+    assert json.loads(stdout.splitlines()[-2])["status"] == "done"
+    pred = sleapish.load_file(out)
+    assert [lf.frame_idx for lf in pred] == [0, 1, 2, 3, 4]
+    assert pred.provenance["model_paths"] == [str(centroid), str(centered)]
+    bad = tmp_path / "bad.slp"
+    rc = track_main([str(synthetic.video_path), "-m", str(centroid), "--frames", "0-99",
+                     "-o", str(bad), "--verbosity", "none"])
+    assert rc == 2 and not bad.exists()
+    assert "out of range" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pred.slp"]
