@@ -94,6 +94,7 @@ from sleapish.nn.inference.predictors import (  # noqa: E402
     SingleInstancePredictor,
     TopDownMultiClassPredictor,
     TopDownPredictor,
+    VisualPredictor,
     make_provider,
 )
 
@@ -108,4 +109,5 @@ __all__ += [
     "BottomUpPredictor",
     "BottomUpMultiClassPredictor",
     "TopDownMultiClassPredictor",
+    "VisualPredictor",
 ]

@@ -230,6 +230,15 @@ class SingleInstancePredictor(Predictor):
     confmap_config: Any = None
     confmap_model: Any = None
 
+    @classmethod
+    def from_trained_models(cls, model_path, peak_threshold: float = 0.2,
+                            integral_refinement: bool = True, integral_patch_size: int = 5,
+                            batch_size: int = 4, resize_input_layer: bool = True
+                            ) -> "SingleInstancePredictor":
+        """Load a single-instance model folder."""
+        return _load(model_path, peak_threshold, integral_refinement, integral_patch_size,
+                     batch_size, resize_input_layer)
+
     @property
     def skeleton(self):
         """The model's skeleton."""
@@ -295,6 +304,18 @@ class _TopDownBase(Predictor):
 class TopDownPredictor(_TopDownBase):
     """Centroid + centered-instance models (SLEAP's `TopDownPredictor`)."""
 
+    @classmethod
+    def from_trained_models(cls, centroid_model_path=None, confmap_model_path=None,
+                            batch_size: int = 4, peak_threshold: float = 0.2,
+                            integral_refinement: bool = True, integral_patch_size: int = 5,
+                            resize_input_layer: bool = True,
+                            max_instances: Optional[int] = None) -> "TopDownPredictor":
+        """Load the centroid and/or centered-instance model folders (one may be None:
+        that half then comes from ground-truth labels)."""
+        paths = [p for p in (centroid_model_path, confmap_model_path) if p is not None]
+        return _load(paths, peak_threshold, integral_refinement, integral_patch_size,
+                     batch_size, resize_input_layer, max_instances=max_instances)
+
     def _frame_instances(self, out, i):
         pts = self._rows(out, "instance_peaks", i)
         vals = self._rows(out, "instance_peak_vals", i)
@@ -312,6 +333,23 @@ class BottomUpPredictor(Predictor):
     bottomup_config: Any = None
     bottomup_model: Any = None
 
+    @classmethod
+    def from_trained_models(cls, model_path, batch_size: int = 4,
+                            peak_threshold: float = 0.2, integral_refinement: bool = True,
+                            integral_patch_size: int = 5, max_edge_length_ratio: float = 0.25,
+                            dist_penalty_weight: float = 1.0, paf_line_points: int = 10,
+                            min_line_scores: float = 0.25, resize_input_layer: bool = True,
+                            max_instances: Optional[int] = None) -> "BottomUpPredictor":
+        """Load a bottom-up model folder with SLEAP 1.4.1's grouping defaults."""
+        pred = _load(model_path, peak_threshold, integral_refinement, integral_patch_size,
+                     batch_size, resize_input_layer, max_instances=max_instances)
+        scorer = pred.inference_model.inference_layer.paf_scorer
+        scorer.max_edge_length_ratio = max_edge_length_ratio
+        scorer.dist_penalty_weight = dist_penalty_weight
+        scorer.n_points = paf_line_points
+        scorer.min_line_scores = min_line_scores
+        return pred
+
     @property
     def skeleton(self):
         """The model's skeleton."""
@@ -321,6 +359,17 @@ class BottomUpPredictor(Predictor):
         return instances_from_arrays(self._rows(out, "instance_peaks", i),
                                      self._rows(out, "instance_peak_vals", i),
                                      self._rows(out, "instance_scores", i), self.skeleton)
+
+
+def _load(paths, peak_threshold, integral_refinement, integral_patch_size, batch_size,
+          resize_input_layer, **kwargs):
+    from sleapish.nn.inference.loading_api import load_model
+
+    return load_model(paths, batch_size=batch_size, peak_threshold=peak_threshold,
+                      refinement="integral" if integral_refinement else "local",
+                      integral_patch_size=integral_patch_size,
+                      resize_input_layer=resize_input_layer, progress_reporting="none",
+                      **kwargs)
 
 
 def _class_tracks(names):
@@ -336,6 +385,15 @@ class BottomUpMultiClassPredictor(Predictor):
     config: Any = None
     model: Any = None
     _tracks: Optional[list] = None
+
+    @classmethod
+    def from_trained_models(cls, model_path, batch_size: int = 4,
+                            peak_threshold: float = 0.2, integral_refinement: bool = True,
+                            integral_patch_size: int = 5, resize_input_layer: bool = True
+                            ) -> "BottomUpMultiClassPredictor":
+        """Load a bottom-up identity model folder."""
+        return _load(model_path, peak_threshold, integral_refinement, integral_patch_size,
+                     batch_size, resize_input_layer)
 
     @property
     def skeleton(self):
@@ -368,6 +426,17 @@ class TopDownMultiClassPredictor(_TopDownBase):
 
     _tracks: Optional[list] = None
 
+    @classmethod
+    def from_trained_models(cls, centroid_model_path=None, confmap_model_path=None,
+                            batch_size: int = 4, peak_threshold: float = 0.2,
+                            integral_refinement: bool = True, integral_patch_size: int = 5,
+                            resize_input_layer: bool = True
+                            ) -> "TopDownMultiClassPredictor":
+        """Load the centroid and the top-down identity model folders."""
+        paths = [p for p in (centroid_model_path, confmap_model_path) if p is not None]
+        return _load(paths, peak_threshold, integral_refinement, integral_patch_size,
+                     batch_size, resize_input_layer)
+
     @property
     def tracks(self):
         """One track per class, named as in the config."""
@@ -388,7 +457,71 @@ class TopDownMultiClassPredictor(_TopDownBase):
         return inst
 
 
+@attrs.define
+class VisualPredictor:
+    """Raw model outputs (confidence maps, PAFs, class maps) for visualization.
+
+    Attributes:
+        config: The model's `TrainingJobConfig`.
+        model: The Keras model (any input size).
+        batch_size: Frames per batch.
+        verbosity: Progress reporting ("rich", "json", "none").
+        report_rate: Seconds between JSON reports.
+        model_paths: Folders the model came from.
+    """
+
+    config: Any
+    model: Any
+    batch_size: int = 4
+    verbosity: str = "rich"
+    report_rate: float = 2.0
+    model_paths: list = attrs.field(factory=list)
+
+    @classmethod
+    def from_trained_models(cls, model_path) -> "VisualPredictor":
+        """Load one model folder (input layer resized to any frame size)."""
+        from sleapish.nn.config import load_config
+        from sleapish.nn.inference.loading import load_keras_model, reset_input_layer
+
+        return cls(config=load_config(model_path),
+                   model=reset_input_layer(load_keras_model(model_path)),
+                   model_paths=[str(model_path)])
+
+    def make_pipeline(self, data_provider=None) -> Pipeline:
+        """Provider -> batch -> prefetch."""
+        return (Pipeline(data_provider) | Batcher(batch_size=self.batch_size)
+                | Prefetcher())
+
+    def predict(self, data) -> list:
+        """Per batch: `"image"`, `"frame_ind"`, `"video_ind"` and one array per head
+        (keyed by head name), e.g. `"CentroidConfmapsHead"` `(n, h/s, w/s, 1)`.
+
+        Frames are normalized, converted to the model's channels and scaled and padded
+        as in training.
+        """
+        from sleapish.nn.inference.layers import InferenceLayer
+
+        pre = self.config.data.preprocessing
+        layer = InferenceLayer(self.model, input_scale=pre.input_scaling,
+                               pad_to_stride=pre.pad_to_stride or 1)
+        provider = make_provider(data)
+        reporter = ProgressReporter(len(provider), self.verbosity, self.report_rate)
+        results = []
+        for batch in self.make_pipeline(provider).make_dataset():
+            outs = self.model(layer.preprocess(batch["image"]), training=False)
+            outs = outs if isinstance(outs, (list, tuple)) else [outs]
+            names = [n[:-2] if n.endswith("_0") else n for n in self.model.output_names]
+            res = {n: o.numpy() for n, o in zip(names, outs)}
+            res.update(image=batch["image"].numpy(), frame_ind=batch["frame_ind"].numpy(),
+                       video_ind=batch["video_ind"].numpy())
+            results.append(res)
+            reporter.update(len(res["frame_ind"]))
+        reporter.close()
+        return results
+
+
 __all__ = [
+    "VisualPredictor",
     "ArrayReader",
     "make_provider",
     "Predictor",

@@ -127,3 +127,19 @@ def test_track_cli_writes_predictions_and_fails_cleanly(folders, synthetic, tmp_
     assert rc == 2 and not bad.exists()
     assert "out of range" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pred.slp"]
+
+
+def test_from_trained_models_and_visual_predictor(folders):
+    from sleapish.nn.inference import TopDownPredictor, VisualPredictor
+
+    centroid, centered, labels = folders
+    pred = TopDownPredictor.from_trained_models(centroid_model_path=centroid,
+                                                confmap_model_path=centered, batch_size=2)
+    assert isinstance(pred, TopDownPredictor) and pred.batch_size == 2
+    assert pred.centroid_config.model.heads.centroid.anchor_part == "thorax"
+    vis = VisualPredictor.from_trained_models(centroid)
+    vis.verbosity = "none"
+    out = vis.predict(sleapish.read_frames(labels.video, [0, 1, 2]))
+    assert sum(len(b["frame_ind"]) for b in out) == 3
+    assert out[0]["CentroidConfmapsHead"].shape[1:] == (64, 64, 1)
+    assert out[0]["image"].dtype == np.uint8

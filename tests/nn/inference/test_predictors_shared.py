@@ -98,8 +98,11 @@ def test_topdown_and_bottomup_expectations(shared_data):
         order = [int(np.argmin(np.nanmean(np.abs(gt - p), axis=(1, 2)))) for p in pred]
         assert sorted(order) == [0, 1]
         np.testing.assert_allclose(pred, gt[order], atol=atol)
-    none = sleapish.load_model(_m(shared_data, BOTTOMUP), progress_reporting="none")
-    none.inference_model.inference_layer.paf_scorer.min_line_scores = 1.1
+    from sleapish.nn.inference import BottomUpPredictor
+
+    none = BottomUpPredictor.from_trained_models(*_m(shared_data, BOTTOMUP),
+                                                 min_line_scores=1.1)
+    none.verbosity = "none"
     assert len(none.predict(labels)[0].instances) == 0
 
 
