@@ -109,11 +109,12 @@ def main() -> int:
     import sleapish
 
     from bench_grouping import bench_grouping
+    from bench_inference import bench_inference
     from bench_pipelines import bench_pipelines
 
     rows = []
     for bench in (bench_imports, bench_configs, bench_labels, bench_synthetic,
-                  bench_pipelines, bench_grouping):
+                  bench_pipelines, bench_grouping, bench_inference):
         print(f"running {bench.__name__} ...", flush=True)
         bench(rows)
     lines = [

@@ -64,7 +64,10 @@ class Batcher(_PassKeys):
     unrag: bool = True
 
     def transform_dataset(self, ds):
-        """Batch `ds`."""
+        """Batch `ds` (plain batching when every key has a fixed shape)."""
+        specs = tf.nest.flatten(ds.element_spec)
+        if all(isinstance(s, tf.TensorSpec) and s.shape.is_fully_defined() for s in specs):
+            return ds.batch(self.batch_size, drop_remainder=self.drop_remainder)
         ds = ds.ragged_batch(self.batch_size, drop_remainder=self.drop_remainder)
         if not self.unrag:
             return ds

@@ -156,14 +156,34 @@ class Predictor:
         return p
 
     # ---------------------------------------------------------------- predicting
+    def _batches(self, provider) -> Iterator[Dict[str, Any]]:
+        """Batches of frames: decoded directly for videos and arrays (a few ms per
+        batch, no tf.data thread competing with the model for the CPU), through the
+        tf.data pipeline for labels (which carry ground truth)."""
+        from sleapish.io.video import read_frames
+
+        bs = self.batch_size
+        if isinstance(provider, (VideoReader, ArrayReader)):
+            inds = (provider.example_indices if isinstance(provider, VideoReader)
+                    else np.arange(len(provider)))
+            for start in range(0, len(inds), bs):
+                chunk = np.asarray(inds[start:start + bs], np.int64)
+                images = (read_frames(provider.video, chunk)
+                          if isinstance(provider, VideoReader)
+                          else provider.images[chunk])
+                yield {"image": images, "frame_ind": chunk,
+                       "video_ind": np.zeros(len(chunk), np.int32)}
+            return
+        for batch in self.make_pipeline(provider).make_dataset():
+            yield batch
+
     def _predict_generator(self, provider) -> Iterator[Dict[str, np.ndarray]]:
-        pipeline = self.make_pipeline(provider)
         reporter = ProgressReporter(len(provider), self.verbosity, self.report_period)
         try:
-            for batch in pipeline.make_dataset():
+            for batch in self._batches(provider):
                 out = self.inference_model.predict_on_batch(batch, numpy=True)
-                out["frame_ind"] = batch["frame_ind"].numpy()
-                out["video_ind"] = batch["video_ind"].numpy()
+                out["frame_ind"] = np.asarray(batch["frame_ind"])
+                out["video_ind"] = np.asarray(batch["video_ind"])
                 reporter.update(len(out["frame_ind"]))
                 yield out
         finally:
