@@ -17,6 +17,39 @@ class ModelFolderError(FileNotFoundError):
     """A model folder is missing, incomplete or unreadable."""
 
 
+def resolve_model_folder(path: PathLike) -> Path:
+    """The model folder for a folder, a JSON config inside one, or a zipped folder.
+
+    A `.zip` is extracted once to a temporary folder (SLEAP exports models zipped).
+
+    Raises:
+        ModelFolderError: If the path does not exist or the zip is unreadable.
+    """
+    import tempfile
+    import zipfile
+
+    path = Path(path)
+    if not path.exists():
+        raise ModelFolderError(f"Model folder not found. Received: {str(path)!r}")
+    if path.is_file() and path.suffix.lower() == ".json":
+        return path.parent
+    if path.is_file() and path.suffix.lower() == ".zip":
+        try:
+            out = Path(tempfile.mkdtemp(prefix=f"sleapish_{path.stem}_"))
+            with zipfile.ZipFile(path) as zf:
+                zf.extractall(out)
+        except zipfile.BadZipFile as e:
+            raise ModelFolderError(f"Zipped model {path} is unreadable ({e}). "
+                                   f"Received: {str(path)!r}") from None
+        configs = sorted(out.rglob("training_config.json")) or sorted(
+            out.rglob("initial_config.json"))
+        if not configs:
+            raise ModelFolderError(f"Zipped model {path} has no training_config.json. "
+                                   f"Received: {[p.name for p in out.rglob('*')][:8]}")
+        return configs[0].parent
+    return path
+
+
 def get_keras_model_path(path: PathLike) -> Path:
     """Path of the Keras checkpoint of a model folder (or the file itself).
 
@@ -28,8 +61,10 @@ def get_keras_model_path(path: PathLike) -> Path:
             tried.
     """
     path = Path(path)
-    if path.is_file():
+    if path.is_file() and path.suffix.lower() == ".h5":
         return path
+    if path.is_file() and path.suffix.lower() == ".json":
+        path = path.parent
     if not path.is_dir():
         raise ModelFolderError(f"Model folder not found. Received: {str(path)!r}")
     tried = [path / n for n in KERAS_MODEL_NAMES]

@@ -11,15 +11,19 @@ from sleapish.nn.inference import layers_topdown as LT
 from sleapish.nn.inference import models as M
 from sleapish.nn.inference import predictors as P
 from sleapish.nn.inference.layers import SingleInstanceInferenceLayer
-from sleapish.nn.inference.loading import ModelFolderError, load_keras_model, reset_input_layer
+from sleapish.nn.inference.loading import (
+    ModelFolderError,
+    load_keras_model,
+    reset_input_layer,
+    resolve_model_folder,
+)
 from sleapish.nn.paf_grouping import PAFScorer
 
 PathLike = Union[str, os.PathLike]
 
 
 def _load(path: PathLike, resize_input_layer: bool):
-    if not os.path.exists(path):
-        raise ModelFolderError(f"Model folder not found. Received: {str(path)!r}")
+    path = resolve_model_folder(path)
     try:
         cfg = load_config(path)
     except FileNotFoundError as e:
@@ -41,7 +45,8 @@ def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int 
 
     Args:
         model_path: One folder (single instance, bottom-up, multi-class, or one half of
-            top-down) or two folders (centroid + centered instance, in any order).
+            top-down) or two folders (centroid + centered instance, in any order); a
+            folder may also be given by its `training_config.json` or as a `.zip`.
         batch_size: Frames per batch.
         peak_threshold: Minimum confidence map value of a peak.
         refinement: "integral" (default), "local" or None; an offset head overrides it.
@@ -116,8 +121,12 @@ def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int 
     predictor.batch_size = batch_size
     predictor.verbosity = progress_reporting
     if tracker is not None:
-        from sleapish.nn.tracking import make_tracker_by_name  # issue: tracking
-
+        try:
+            from sleapish.nn.tracking import make_tracker_by_name
+        except ImportError:
+            raise ValueError("Tracking is not available in this version of sleapish yet "
+                             f"(the tracking module is not built). Received: tracker="
+                             f"{tracker!r}") from None
         predictor.tracker = make_tracker_by_name(
             tracker=tracker, track_window=tracker_window, max_tracks=tracker_max_instances)
     return predictor

@@ -180,7 +180,7 @@ class Predictor:
     def _predict_generator(self, provider) -> Iterator[Dict[str, np.ndarray]]:
         reporter = ProgressReporter(len(provider), self.verbosity, self.report_period)
         try:
-            for batch in self._batches(provider):
+            for batch in _prefetched(self._batches(provider), depth=2):
                 out = self.inference_model.predict_on_batch(batch, numpy=True)
                 out["frame_ind"] = np.asarray(batch["frame_ind"])
                 out["video_ind"] = np.asarray(batch["video_ind"])
@@ -379,6 +379,45 @@ class BottomUpPredictor(Predictor):
         return instances_from_arrays(self._rows(out, "instance_peaks", i),
                                      self._rows(out, "instance_peak_vals", i),
                                      self._rows(out, "instance_scores", i), self.skeleton)
+
+
+def _prefetched(iterator, depth: int = 2):
+    """Run `iterator` in a background thread, `depth` items ahead (decoding overlaps
+    the model: OpenCV and TensorFlow release the GIL). Errors are re-raised here."""
+    import queue
+    import threading
+
+    q: "queue.Queue" = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work():
+        try:
+            for item in iterator:
+                if stop.is_set():
+                    return
+                q.put(item)
+            q.put(done)
+        except BaseException as e:  # forwarded to the consumer
+            q.put(e)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
 
 
 def _load(paths, peak_threshold, integral_refinement, integral_patch_size, batch_size,

@@ -143,3 +143,34 @@ def test_from_trained_models_and_visual_predictor(folders):
     assert sum(len(b["frame_ind"]) for b in out) == 3
     assert out[0]["CentroidConfmapsHead"].shape[1:] == (64, 64, 1)
     assert out[0]["image"].dtype == np.uint8
+
+
+def test_model_given_by_json_or_zip_and_cli_inputs(folders, synthetic, tmp_path, capsys):
+    import shutil
+
+    centroid, centered, labels = folders
+    by_json = load_model(centroid / "training_config.json", progress_reporting="none")
+    archive = shutil.make_archive(str(tmp_path / "centroid"), "zip", centroid.parent,
+                                  centroid.name)
+    by_zip = load_model(archive, progress_reporting="none")
+    assert type(by_json) is type(by_zip)
+    bad_zip = tmp_path / "bad.zip"
+    bad_zip.write_bytes(b"not a zip")
+    with pytest.raises(ModelFolderError, match="unreadable"):
+        load_model(bad_zip)
+    with pytest.raises(ValueError, match="Tracking is not available"):
+        load_model(centroid, tracker="simple")
+    # A folder of videos, each with its default output name.
+    vids = tmp_path / "videos"
+    vids.mkdir()
+    shutil.copy(synthetic.video_path, vids / "a.mp4")
+    shutil.copy(synthetic.video_path, vids / "b.mp4")
+    rc = track_main([str(vids), "-m", str(centroid), "-m", str(centered), "--frames", "0-1",
+                     "--verbosity", "none"])
+    assert rc == 0
+    assert sorted(p.name for p in vids.iterdir()) == [
+        "a.mp4", "a.mp4.predictions.slp", "b.mp4", "b.mp4.predictions.slp"]
+    pred = sleapish.load_file(vids / "a.mp4.predictions.slp")
+    assert pred.provenance["args"]["frames"] == "0-1" and pred.provenance["fps"] > 0
+    rc = track_main([str(vids), "-m", str(centroid), "-o", str(tmp_path / "x.slp")])
+    assert rc == 2 and "single input" in capsys.readouterr().err
