@@ -99,6 +99,8 @@ def _slice_batch(x, start: int, stop: int, n: int):
 
 def _iter_batches(data, batch_size: int) -> Iterator[Any]:
     """Batches of model inputs from any supported data source."""
+    if hasattr(data, "make_dataset"):  # a Pipeline or a provider
+        data = data.make_dataset()
     if isinstance(data, tf.data.Dataset):
         spec = data.element_spec
         image_spec = spec["image"] if isinstance(spec, dict) else spec

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
@@ -24,6 +25,8 @@ from sleapish.nn.data.instance_centroids import InstanceCentroidFinder
 from sleapish.nn.data.pipelines import Pipeline
 from sleapish.nn.data.providers import LabelsReader, VideoReader
 from sleapish.nn.inference.results import ProgressReporter, instances_from_arrays
+
+logger = logging.getLogger("sleapish")
 
 
 @attrs.define
@@ -117,6 +120,8 @@ class Predictor:
     verbosity: str = "rich"
     report_period: float = 2.0
     pipeline: Any = None
+    _model_channels: Optional[int] = attrs.field(default=None, init=False, repr=False)
+    _noted: bool = attrs.field(default=False, init=False, repr=False)
 
     # -------------------------------------------------------------- construction
     @classmethod
@@ -177,10 +182,26 @@ class Predictor:
         for batch in self.make_pipeline(provider).make_dataset():
             yield batch
 
+    def _note_channels(self, images) -> None:
+        """Log once when frames are converted to the model's channel count."""
+        want = self._model_channels
+        if want is None:
+            model = next((m for m in (getattr(self, n, None) for n in (
+                "centroid_model", "confmap_model", "bottomup_model", "model"))
+                if m is not None), None)
+            want = self._model_channels = model.inputs[0].shape[-1] if model else 0
+        have = np.shape(images)[-1]
+        if want and have != want and not self._noted:
+            self._noted = True
+            logger.warning("Frames have %d channel(s) but the model takes %d: converting "
+                           "(%s).", have, want,
+                           "luma grayscale" if want == 1 else "gray tiled to RGB")
+
     def _predict_generator(self, provider) -> Iterator[Dict[str, np.ndarray]]:
         reporter = ProgressReporter(len(provider), self.verbosity, self.report_period)
         try:
             for batch in _prefetched(self._batches(provider), depth=2):
+                self._note_channels(batch["image"])
                 out = self.inference_model.predict_on_batch(batch, numpy=True)
                 out["frame_ind"] = np.asarray(batch["frame_ind"])
                 out["video_ind"] = np.asarray(batch["video_ind"])

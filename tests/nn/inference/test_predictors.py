@@ -174,3 +174,23 @@ def test_model_given_by_json_or_zip_and_cli_inputs(folders, synthetic, tmp_path,
     assert pred.provenance["args"]["frames"] == "0-1" and pred.provenance["fps"] > 0
     rc = track_main([str(vids), "-m", str(centroid), "-o", str(tmp_path / "x.slp")])
     assert rc == 2 and "single input" in capsys.readouterr().err
+
+
+def test_rgb_frames_into_gray_model_are_converted_with_a_note(folders, caplog):
+    import logging
+
+    centroid, centered, labels = folders
+    gray = sleapish.read_frames(labels.video, [0, 1])
+    rgb = np.repeat(gray, 3, axis=-1)
+    predictor = load_model([centroid, centered], progress_reporting="none",
+                           peak_threshold=0.0)
+    with caplog.at_level(logging.WARNING, logger="sleapish"):
+        from_rgb = predictor.predict(rgb, make_labels=False)
+    assert "3 channel(s) but the model takes 1" in caplog.text
+    from_gray = predictor.predict(gray, make_labels=False)
+    np.testing.assert_allclose(from_rgb[0]["centroid_vals"], from_gray[0]["centroid_vals"],
+                               atol=1e-2)
+    out = predictor.inference_model.predict(
+        __import__("sleapish").nn.data.pipelines.Pipeline(
+            __import__("sleapish").nn.inference.ArrayReader(gray)))
+    assert out["instance_peaks"].shape[0] == 2

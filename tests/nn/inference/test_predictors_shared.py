@@ -135,3 +135,21 @@ def test_multiclass_tracks_match_ground_truth(shared_data, models):
     by_track = {i.track.name: i.numpy() for i in out.instances}
     for inst in clip[0].instances:
         np.testing.assert_allclose(by_track[inst.track.name], inst.numpy(), rtol=0.02)
+
+
+def test_written_predictions_have_sleaps_hdf5_layout(shared_data, tmp_path):
+    import h5py
+
+    predictor = sleapish.load_model(_m(shared_data, BU_MC), progress_reporting="none")
+    from sleapish.nn.data.providers import VideoReader
+
+    video = sleapish.load_video(shared_data / "videos" / "clip.mp4")
+    out = tmp_path / "clip.predictions.slp"
+    sleapish.save_file(predictor.predict(VideoReader(video, [0, 1])), out)
+    with h5py.File(shared_data / "labels" / "clip.predictions.slp", "r") as ref, \
+            h5py.File(out, "r") as ours:
+        assert set(ref.keys()) <= set(ours.keys())
+        for key in ("frames", "instances", "pred_points"):
+            assert ours[key].dtype.names == ref[key].dtype.names, key
+    back = sleapish.load_file(out, search_paths=[shared_data / "videos"])
+    assert sorted(t.name for t in back.tracks) == ["female", "male"]
