@@ -452,6 +452,20 @@ def _load(paths, peak_threshold, integral_refinement, integral_patch_size, batch
                       **kwargs)
 
 
+def _class_instances(out, i, skeleton, tracks) -> list:
+    """Instances of frame `i` of an identity model: row k is class k; score and
+    tracking score are the mean class probability."""
+    pts, vals = out["instance_peaks"][i], out["instance_peak_vals"][i]
+    probs = out["instance_scores"][i]
+    keep = [k for k in range(len(pts)) if not np.isnan(pts[k]).all()]
+    scores = np.array([float(np.nanmean(probs[k])) for k in keep])
+    inst = instances_from_arrays(pts[keep], vals[keep], scores, skeleton,
+                                 tracks=[tracks[k] for k in keep])
+    for p, score in zip(inst, scores):
+        p.tracking_score = float(score)
+    return inst
+
+
 def _class_tracks(names):
     import sleap_io as sio
 
@@ -489,15 +503,7 @@ class BottomUpMultiClassPredictor(Predictor):
         return self._tracks
 
     def _frame_instances(self, out, i):
-        pts, vals = out["instance_peaks"][i], out["instance_peak_vals"][i]
-        probs = out["instance_scores"][i]
-        keep = [k for k in range(len(pts)) if not np.isnan(pts[k]).all()]
-        scores = np.array([np.nanmean(probs[k]) for k in keep])
-        inst = instances_from_arrays(pts[keep], vals[keep], scores, self.skeleton,
-                                     tracks=[self.tracks[k] for k in keep])
-        for p, s in zip(inst, scores):
-            p.tracking_score = float(s)
-        return inst
+        return _class_instances(out, i, self.skeleton, self.tracks)
 
 
 @attrs.define
@@ -526,15 +532,7 @@ class TopDownMultiClassPredictor(_TopDownBase):
         return self._tracks
 
     def _frame_instances(self, out, i):
-        pts, vals = out["instance_peaks"][i], out["instance_peak_vals"][i]
-        probs = out["instance_scores"][i]
-        keep = [k for k in range(len(pts)) if not np.isnan(pts[k]).all()]
-        scores = np.array([float(np.nanmean(probs[k])) for k in keep])
-        inst = instances_from_arrays(pts[keep], vals[keep], scores, self.skeleton,
-                                     tracks=[self.tracks[k] for k in keep])
-        for p, s in zip(inst, scores):
-            p.tracking_score = float(s)
-        return inst
+        return _class_instances(out, i, self.skeleton, self.tracks)
 
 
 @attrs.define
