@@ -117,6 +117,11 @@ def main() -> int:
                   bench_pipelines, bench_grouping, bench_inference):
         print(f"running {bench.__name__} ...", flush=True)
         bench(rows)
+    import bench_tracking
+
+    print("running bench_tracking ...", flush=True)
+    bench_tracking.main([])
+    rows.append(("tracking identity and speed on clip.mp4", "see reports/tracking.md", ""))
     lines = [
         "# sleapish benchmark report",
         "",

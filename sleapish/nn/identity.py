@@ -84,8 +84,13 @@ def classify_peaks_from_maps(class_maps, peak_points, peak_vals, peak_sample_ind
     sample_inds = tf.cast(peak_sample_inds, tf.int32)
     channel_inds = tf.cast(peak_channel_inds, tf.int32)
     peak_points = tf.convert_to_tensor(peak_points, tf.float32)
-    subs = tf.concat([sample_inds[:, None],
-                      tf.cast(tf.round(peak_points[:, ::-1]), tf.int32)], axis=1)
+    # Rounded (row, col) on the class-map grid, clipped to it: refined peaks (e.g.
+    # integral refinement on low, noisy maps) can land outside it, where SLEAP's CPU
+    # path fails and its GPU path reads zeros.
+    rc = tf.cast(tf.round(peak_points[:, ::-1]), tf.int32)
+    hw = tf.shape(class_maps)[1:3]
+    rc = tf.clip_by_value(rc, 0, hw[None, :] - 1)
+    subs = tf.concat([sample_inds[:, None], rc], axis=1)
     probs = tf.gather_nd(class_maps, subs)
     peak_inds, class_inds = group_class_peaks(probs, sample_inds, channel_inds,
                                               n_samples, n_channels)

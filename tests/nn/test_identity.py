@@ -55,3 +55,15 @@ def test_classify_peaks_from_vectors():
     np.testing.assert_array_equal(points[1, 0], pts[2])
     assert np.isnan(points[1, 1]).all() and np.isnan(cprobs[1, 1])
     np.testing.assert_allclose(cprobs[0], [0.7, 0.8])
+
+
+def test_classify_peaks_outside_the_map_are_clipped():
+    class_maps = np.zeros((1, 4, 4, 2), np.float32)
+    class_maps[0, 0, 0] = [0.9, 0.1]
+    class_maps[0, 3, 3] = [0.2, 0.7]
+    pts = np.array([[-77.0, -211.0], [9.0, 12.0]], np.float32)  # off the grid
+    points, _, cprobs = classify_peaks_from_maps(class_maps, pts, np.ones(2, np.float32),
+                                                 [0, 0], [0, 0], n_channels=1)
+    np.testing.assert_allclose(points[0, 0, 0], [-77.0, -211.0])  # corner (0, 0): class 0
+    np.testing.assert_allclose(points[0, 1, 0], [9.0, 12.0])  # corner (3, 3): class 1
+    np.testing.assert_allclose(cprobs[0, :, 0], [0.9, 0.7])

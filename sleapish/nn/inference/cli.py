@@ -1,8 +1,10 @@
-"""`sleapish-track`: predict (and later track) instances in a video or labels file.
+"""`sleapish-track`: predict and track instances in a video, or retrack predictions.
 
 Usage:
     sleapish-track VIDEO.mp4 -m MODEL_DIR [-m MODEL_DIR] [-o OUT.slp] [--frames 0-99]
+    sleapish-track VIDEO.mp4 -m MODEL_DIR --tracking.tracker flow
     sleapish-track LABELS.slp -m MODEL_DIR --only-labeled-frames
+    sleapish-track PREDICTIONS.slp --tracking.tracker simple   # retrack
     python -m sleapish.nn.inference VIDEOS_FOLDER/ -m MODEL_DIR
 
 The output (default `<input>.predictions.slp`) is written to a temporary file and
@@ -50,8 +52,9 @@ def make_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("data_path", nargs="+",
                    help="video file(s), .slp labels file(s) or a folder of videos")
-    p.add_argument("-m", "--model", action="append", required=True,
-                   help="model folder (repeat for centroid + centered instance)")
+    p.add_argument("-m", "--model", action="append", default=None,
+                   help="model folder (repeat for centroid + centered instance); without "
+                        "it, a predictions .slp is retracked with --tracking.tracker")
     p.add_argument("-o", "--output", help="output .slp (default: <input>.predictions.slp)")
     p.add_argument("--frames", help="frame indices, e.g. '0-99,150'")
     p.add_argument("--only-labeled-frames", action="store_true",
@@ -72,7 +75,82 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbosity", choices=["rich", "json", "none"], default="rich")
     p.add_argument("--cpu", action="store_true", help="run on the CPU only")
     p.add_argument("--gpu", default=None, help="GPU index to use (sets CUDA_VISIBLE_DEVICES)")
+    add_tracking_args(p)
     return p
+
+
+def _flag(text: str) -> bool:
+    t = str(text).strip().lower()
+    if t in ("1", "true", "yes", "y", "on"):
+        return True
+    if t in ("0", "false", "no", "n", "off", ""):
+        return False
+    raise argparse.ArgumentTypeError(f"expected 0/1 or true/false. Received: {text!r}")
+
+
+def _int_list(text: str):
+    return [int(x.strip()) for x in text.split(",")] if text else None
+
+
+def _float_list(text: str):
+    return [float(x.strip()) for x in text.split(",")] if text else None
+
+
+# SLEAP 1.4.1's `--tracking.*` options: (name, type, help); defaults are those of
+# `make_tracker_by_name` (an option not given is not passed).
+TRACKING_OPTIONS = [
+    ("tracker", str, "simple, flow, simplemaxtracks, flowmaxtracks or none (default: none)"),
+    ("max_tracking", _flag, "cap the number of tracks at max_tracks (default: 0)"),
+    ("max_tracks", int, "maximum number of tracks (default: none)"),
+    ("target_instance_count", int, "target instances per frame (default: 0)"),
+    ("pre_cull_to_target", _flag, "cull instances over the target count before tracking "
+                                  "(default: 0)"),
+    ("pre_cull_iou_threshold", float, "IoU threshold for pre-culling overlapping "
+                                      "instances (default: none)"),
+    ("post_connect_single_breaks", _flag, "connect single track breaks after tracking "
+                                          "(needs target_instance_count; default: 0)"),
+    ("clean_instance_count", int, "instances per frame to keep when cleaning *after* "
+                                  "tracking (deprecated; default: 0)"),
+    ("clean_iou_threshold", float, "IoU threshold of that cleaning (default: none)"),
+    ("similarity", str, "instance, normalized_instance, centroid, iou or object_keypoint "
+                        "(default: instance)"),
+    ("match", str, "greedy or hungarian (default: greedy)"),
+    ("robust", float, "quantile of a track's similarities; 1 = max (default: 1)"),
+    ("track_window", int, "frames to look back for matches (default: 5)"),
+    ("min_new_track_points", int, "minimum points to spawn a track (default: 0)"),
+    ("min_match_points", int, "minimum points of match candidates (default: 0)"),
+    ("img_scale", float, "optical flow: image scale (default: 1.0)"),
+    ("of_window_size", int, "optical flow: window size per pyramid level (default: 21)"),
+    ("of_max_levels", int, "optical flow: pyramid levels (default: 3)"),
+    ("save_shifted_instances", _flag, "optical flow: chain shifts through saved shifted "
+                                      "instances (default: 0)"),
+    ("kf_node_indices", _int_list, "Kalman filter: node indices, e.g. '0,1'"),
+    ("kf_init_frame_count", int, "Kalman filter: frames to initialise; 0 = off (default: 0)"),
+    ("oks_errors", _float_list, "object keypoint similarity: per-node error in pixels "
+                                "(default: 1)"),
+    ("oks_score_weighting", _flag, "object keypoint similarity: weight by point scores "
+                                   "(default: 0)"),
+    ("oks_normalization", str, "object keypoint similarity: all, ref or union "
+                               "(default: all)"),
+]
+
+
+def add_tracking_args(parser: argparse.ArgumentParser) -> None:
+    """Add SLEAP's `--tracking.<option>` arguments (all default to None)."""
+    group = parser.add_argument_group("tracking")
+    for name, typ, help_text in TRACKING_OPTIONS:
+        group.add_argument(f"--tracking.{name}", dest=f"tracking.{name}", type=typ,
+                           default=None, help=help_text)
+
+
+def make_tracker_from_args(args):
+    """The tracker the `--tracking.*` options describe, or None without a tracker."""
+    opts = {name: getattr(args, f"tracking.{name}") for name, _, _ in TRACKING_OPTIONS}
+    if opts["tracker"] is None:
+        return None
+    from sleapish.nn.tracking import make_tracker_by_name
+
+    return make_tracker_by_name(**{k: v for k, v in opts.items() if v is not None})
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -86,7 +164,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(args.gpu)
     try:
         return _run(args)
-    except (FileNotFoundError, ValueError, TypeError, RuntimeError) as e:
+    except (FileNotFoundError, ValueError, TypeError, RuntimeError,
+            NotImplementedError) as e:
         print(f"sleapish-track: error: {e}", file=sys.stderr)
         return 2
 
@@ -140,6 +219,13 @@ def _run(args) -> int:
     if args.output and len(inputs) > 1:
         raise ValueError("-o/--output takes a single input. Received: "
                          f"{len(inputs)} inputs")
+    tracker = make_tracker_from_args(args)
+    if not args.model:
+        if tracker is None:
+            raise ValueError("Neither a model (-m) nor a tracker (--tracking.tracker) was "
+                             "given: pass -m to predict, or --tracking.tracker to retrack "
+                             f"predictions. Received: {[str(p) for p in inputs]}")
+        return _retrack(args, inputs, tracker)
     outputs = [Path(args.output) if args.output else
                p.with_name(p.name + ".predictions.slp") for p in inputs]
     for out in outputs:
@@ -150,6 +236,7 @@ def _run(args) -> int:
                            refinement=None if args.refinement == "none" else args.refinement,
                            max_instances=args.max_instances,
                            progress_reporting=args.verbosity)
+    predictor.tracker = tracker
     layer = getattr(predictor.inference_model, "inference_layer", None)
     if layer is not None and hasattr(layer, "paf_scorer"):
         layer.paf_scorer.max_edge_length_ratio = args.max_edge_length_ratio
@@ -175,6 +262,51 @@ def _run(args) -> int:
         if args.verbosity != "none":
             print(f"Predicted {len(result)} frames ({n_inst} instances) in "
                   f"{elapsed:.1f} s -> {output}")
+    return 0
+
+
+def _retrack(args, inputs: List[Path], tracker) -> int:
+    """Track existing predictions again; writes `<input>.<tracker name>.slp`.
+
+    The tracker name is SLEAP's `Tracker.get_name()`, e.g.
+    `FlowCandidateMaker.instance_similarity.greedy_matching`. As in SLEAP 1.4.1, every
+    frame of the file is retracked (`--frames` does not apply).
+    """
+    import platform
+
+    import sleapish
+    from sleapish.nn.tracking import retrack
+
+    if len(inputs) != 1 or inputs[0].suffix.lower() != ".slp":
+        raise ValueError("Retracking (no -m) takes one predictions .slp file. Received: "
+                         f"{[str(p) for p in inputs]}")
+    data_path = inputs[0]
+    output = (Path(args.output) if args.output
+              else data_path.with_name(f"{data_path.name}.{tracker.get_name()}.slp"))
+    if not output.parent.is_dir():
+        raise FileNotFoundError(f"Output folder does not exist. Received: {str(output)!r}")
+    try:
+        labels = sleapish.load_file(data_path)
+    except FileNotFoundError:
+        if tracker.uses_image:  # optical flow needs the frames
+            raise
+        labels = sleapish.load_file(data_path, open_videos=False)
+    t0 = time.perf_counter()
+    result = retrack(labels, tracker, progress=args.verbosity == "rich")
+    elapsed = time.perf_counter() - t0
+    if args.no_empty_frames:
+        result.labeled_frames = [lf for lf in result.labeled_frames if lf.instances]
+    result.provenance.update({
+        "data_path": str(data_path), "output_path": str(output), "tracker": tracker.get_name(),
+        "args": {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
+                 for k, v in vars(args).items()},
+        "total_elapsed": round(elapsed, 3), "sleapish_version": sleapish.__version__,
+        "sleap_compat_version": sleapish.SLEAP_COMPAT_VERSION,
+        "platform": platform.platform(), "python_version": platform.python_version()})
+    sleapish.save_file(result, output)
+    if args.verbosity != "none":
+        print(f"Tracked {len(result)} frames ({len(result.tracks)} tracks) in "
+              f"{elapsed:.1f} s -> {output}")
     return 0
 
 

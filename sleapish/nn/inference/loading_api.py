@@ -127,8 +127,12 @@ def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int 
             raise ValueError("Tracking is not available in this version of sleapish yet "
                              f"(the tracking module is not built). Received: tracker="
                              f"{tracker!r}") from None
+        use_max = tracker_max_instances is not None  # as SLEAP: a cap picks the
+        if use_max and not tracker.endswith("maxtracks"):  # max-tracks variants
+            tracker += "maxtracks"
         predictor.tracker = make_tracker_by_name(
-            tracker=tracker, track_window=tracker_window, max_tracks=tracker_max_instances)
+            tracker=tracker, track_window=tracker_window, post_connect_single_breaks=True,
+            max_tracking=use_max, max_tracks=tracker_max_instances)
     return predictor
 
 

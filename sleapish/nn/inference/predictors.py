@@ -205,6 +205,8 @@ class Predictor:
                 out = self.inference_model.predict_on_batch(batch, numpy=True)
                 out["frame_ind"] = np.asarray(batch["frame_ind"])
                 out["video_ind"] = np.asarray(batch["video_ind"])
+                if getattr(self.tracker, "uses_image", False):  # flow tracking
+                    out.setdefault("image", np.asarray(batch["image"]))
                 reporter.update(len(out["frame_ind"]))
                 yield out
         finally:
@@ -246,14 +248,19 @@ class Predictor:
 
         videos = list(provider.videos)
         frames = []
+        tracker = self.tracker
         for out in gen:
             for i, (v, f) in enumerate(zip(out["video_ind"], out["frame_ind"])):
-                frames.append(sio.LabeledFrame(video=videos[int(v)], frame_idx=int(f),
-                                               instances=self._frame_instances(out, i)))
+                lf = sio.LabeledFrame(video=videos[int(v)], frame_idx=int(f),
+                                      instances=self._frame_instances(out, i))
+                if tracker is not None:  # frame by frame, with the batch's image
+                    tracker.track_labeled_frame(
+                        lf, out["image"][i] if "image" in out else None)
+                frames.append(lf)
         tracks = list(self.tracks or [])
-        if self.tracker is not None:
-            frames = self.tracker.track_frames(frames)
-            tracks = list(getattr(self.tracker, "tracks", tracks))
+        if tracker is not None:
+            frames = tracker.finish(frames)
+            tracks = list(getattr(tracker, "tracks", tracks))
         return sio.Labels(labeled_frames=frames, videos=videos, skeletons=[self.skeleton],
                           tracks=tracks)
 

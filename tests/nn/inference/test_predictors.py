@@ -158,8 +158,8 @@ def test_model_given_by_json_or_zip_and_cli_inputs(folders, synthetic, tmp_path,
     bad_zip.write_bytes(b"not a zip")
     with pytest.raises(ModelFolderError, match="unreadable"):
         load_model(bad_zip)
-    with pytest.raises(ValueError, match="Tracking is not available"):
-        load_model(centroid, tracker="simple")
+    with pytest.raises(ValueError, match="not a valid tracker"):
+        load_model(centroid, tracker="nope")
     # A folder of videos, each with its default output name.
     vids = tmp_path / "videos"
     vids.mkdir()

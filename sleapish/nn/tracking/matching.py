@@ -1,0 +1,89 @@
+"""Matching instances (rows) to tracks (columns) from a cost matrix.
+
+The cost is the negative similarity; missing similarities are `inf`. Both matchers
+return a list of `(row, column)` index pairs, as SLEAP 1.4.1's did.
+"""
+
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+
+def hungarian_matching(cost_matrix: np.ndarray) -> List[Tuple[int, int]]:
+    """Minimum-total-cost assignment (scipy's `linear_sum_assignment`).
+
+    Infinite costs are allowed: where no finite complete assignment exists SLEAP's
+    scipy call crashed; here they are replaced by a cost larger than any finite one,
+    so the finite part is still optimal and the result otherwise identical.
+
+    Args:
+        cost_matrix: `(n_rows, n_cols)` float costs (`inf` = not allowed).
+
+    Returns:
+        `min(n_rows, n_cols)` pairs `(row, col)` sorted by row.
+    """
+    cost = np.asarray(cost_matrix, np.float64)
+    if cost.size == 0:
+        return []
+    bad = ~np.isfinite(cost)
+    if bad.any():
+        finite = cost[~bad]
+        span = (np.abs(finite).max() if finite.size else 1.0) + 1.0
+        cost = np.where(bad, span * (min(cost.shape) + 1) * 2.0, cost)
+    rows, cols = linear_sum_assignment(cost)
+    return [(int(r), int(c)) for r, c in zip(rows, cols)]
+
+
+def greedy_matching(cost_matrix: np.ndarray) -> List[Tuple[int, int]]:
+    """Greedy bipartite matching: take the cheapest edge, drop its row and column.
+
+    Edges are visited in `np.argsort(cost, axis=None)` order (as SLEAP, so ties are
+    broken the same way), in one pass.
+
+    Args:
+        cost_matrix: `(n_rows, n_cols)` float costs.
+
+    Returns:
+        `min(n_rows, n_cols)` pairs `(row, col)` in ascending cost order.
+    """
+    cost = np.asarray(cost_matrix)
+    if cost.size == 0:
+        return []
+    order = np.argsort(cost, axis=None)
+    rows, cols = np.unravel_index(order, cost.shape)
+    used_r = np.zeros(cost.shape[0], bool)
+    used_c = np.zeros(cost.shape[1], bool)
+    out = []
+    n = min(cost.shape)
+    for r, c in zip(rows.tolist(), cols.tolist()):
+        if used_r[r] or used_c[c]:
+            continue
+        used_r[r] = used_c[c] = True
+        out.append((r, c))
+        if len(out) == n:
+            break
+    return out
+
+
+def first_choice_matching(cost_matrix: np.ndarray) -> List[Tuple[int, int]]:
+    """Each row to its cheapest column (columns may repeat).
+
+    Args:
+        cost_matrix: `(n_rows, n_cols)` float costs.
+
+    Returns:
+        `n_rows` pairs `(row, argmin col)`.
+    """
+    cost = np.asarray(cost_matrix)
+    if cost.size == 0:
+        return []
+    return [(i, int(j)) for i, j in enumerate(cost.argmin(axis=1))]
+
+
+match_policies = dict(hungarian=hungarian_matching, greedy=greedy_matching)
+
+__all__ = ["first_choice_matching", "greedy_matching", "hungarian_matching",
+           "match_policies"]
