@@ -10,7 +10,7 @@ offsets are summed over instances, each masked where its own map is <= the thres
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List
 
 import attrs
 

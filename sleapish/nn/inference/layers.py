@@ -252,6 +252,22 @@ class InferenceLayer(keras.layers.Layer):
         self.ensure_grayscale = bool(ensure_grayscale)
         self.ensure_float = bool(ensure_float)
 
+    def _init_peak_finding(self, head: str, confmaps_ind, offsets_ind, output_stride,
+                           peak_threshold, refinement, integral_patch_size,
+                           return_confmaps) -> int:
+        """Set the peak-finding attributes shared by the layers; returns the output
+        stride of the `head` confidence maps (inferred from the model if None)."""
+        self.confmaps_ind = require_head(self.keras_model, confmaps_ind, head)
+        self.offsets_ind = (offsets_ind if offsets_ind is not None
+                            else find_head(self.keras_model, "OffsetRefinementHead"))
+        if output_stride is None:
+            output_stride = infer_output_stride(self.keras_model, self.confmaps_ind)
+        self.peak_threshold = float(peak_threshold)
+        self.refinement = check_refinement(refinement)
+        self.integral_patch_size = int(integral_patch_size)
+        self.return_confmaps = bool(return_confmaps)
+        return int(output_stride)
+
     def preprocess(self, imgs, resize: bool = True):
         """Apply the configured preprocessing to a batch.
 
@@ -304,17 +320,9 @@ class SingleInstanceInferenceLayer(InferenceLayer):
                  offsets_ind: Optional[int] = None, **kwargs):
         super().__init__(keras_model=keras_model, input_scale=input_scale,
                          pad_to_stride=pad_to_stride, **kwargs)
-        self.confmaps_ind = require_head(keras_model, confmaps_ind,
-                                         "SingleInstanceConfmapsHead")
-        self.offsets_ind = (offsets_ind if offsets_ind is not None
-                            else find_head(keras_model, "OffsetRefinementHead"))
-        if output_stride is None:
-            output_stride = infer_output_stride(keras_model, self.confmaps_ind)
-        self.output_stride = int(output_stride)
-        self.peak_threshold = float(peak_threshold)
-        self.refinement = check_refinement(refinement)
-        self.integral_patch_size = int(integral_patch_size)
-        self.return_confmaps = bool(return_confmaps)
+        self.output_stride = self._init_peak_finding(
+            "SingleInstanceConfmapsHead", confmaps_ind, offsets_ind, output_stride, peak_threshold, refinement,
+            integral_patch_size, return_confmaps)
 
     def call(self, data) -> Dict[str, tf.Tensor]:
         """Predict the instance of each image.

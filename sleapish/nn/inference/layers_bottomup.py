@@ -17,8 +17,6 @@ from sleapish.nn._backend import tf
 from sleapish.nn.identity import classify_peaks_from_maps
 from sleapish.nn.inference.layers import (
     InferenceLayer,
-    check_refinement,
-    find_head,
     get_images,
     group_by_sample,
     infer_output_stride,
@@ -43,17 +41,9 @@ class _LocalPeaksLayer(InferenceLayer):
 
     def _init_peaks(self, confmaps_ind, offsets_ind, cm_output_stride, peak_threshold,
                     refinement, integral_patch_size, return_confmaps):
-        self.confmaps_ind = require_head(self.keras_model, confmaps_ind,
-                                         "MultiInstanceConfmapsHead")
-        self.offsets_ind = (offsets_ind if offsets_ind is not None
-                            else find_head(self.keras_model, "OffsetRefinementHead"))
-        if cm_output_stride is None:
-            cm_output_stride = infer_output_stride(self.keras_model, self.confmaps_ind)
-        self.cm_output_stride = int(cm_output_stride)
-        self.peak_threshold = float(peak_threshold)
-        self.refinement = check_refinement(refinement)
-        self.integral_patch_size = int(integral_patch_size)
-        self.return_confmaps = bool(return_confmaps)
+        self.cm_output_stride = self._init_peak_finding(
+            "MultiInstanceConfmapsHead", confmaps_ind, offsets_ind, cm_output_stride, peak_threshold, refinement,
+            integral_patch_size, return_confmaps)
 
     def find_peaks(self, cms, offsets):
         """Local peaks in image pixels (before undoing `input_scale`).

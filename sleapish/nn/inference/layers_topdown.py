@@ -212,16 +212,9 @@ class CentroidCrop(InferenceLayer):
         super().__init__(keras_model=keras_model, input_scale=input_scale,
                          pad_to_stride=pad_to_stride, **kwargs)
         self.crop_size = int(crop_size)
-        self.confmaps_ind = require_head(keras_model, confmaps_ind, "CentroidConfmapsHead")
-        self.offsets_ind = (offsets_ind if offsets_ind is not None
-                            else find_head(keras_model, "OffsetRefinementHead"))
-        if output_stride is None:
-            output_stride = infer_output_stride(keras_model, self.confmaps_ind)
-        self.output_stride = int(output_stride)
-        self.peak_threshold = float(peak_threshold)
-        self.refinement = check_refinement(refinement)
-        self.integral_patch_size = int(integral_patch_size)
-        self.return_confmaps = bool(return_confmaps)
+        self.output_stride = self._init_peak_finding(
+            "CentroidConfmapsHead", confmaps_ind, offsets_ind, output_stride, peak_threshold, refinement,
+            integral_patch_size, return_confmaps)
         self.return_crops = bool(return_crops)
         self.max_instances = None if max_instances is None else int(max_instances)
         self.precrop_resize = float(precrop_resize)
@@ -334,17 +327,9 @@ class FindInstancePeaks(InferenceLayer):
                  offsets_ind: Optional[int] = None, **kwargs):
         super().__init__(keras_model=keras_model, input_scale=input_scale,
                          pad_to_stride=1, **kwargs)
-        self.confmaps_ind = require_head(keras_model, confmaps_ind,
-                                         "CenteredInstanceConfmapsHead")
-        self.offsets_ind = (offsets_ind if offsets_ind is not None
-                            else find_head(keras_model, "OffsetRefinementHead"))
-        if output_stride is None:
-            output_stride = infer_output_stride(keras_model, self.confmaps_ind)
-        self.output_stride = int(output_stride)
-        self.peak_threshold = float(peak_threshold)
-        self.refinement = check_refinement(refinement)
-        self.integral_patch_size = int(integral_patch_size)
-        self.return_confmaps = bool(return_confmaps)
+        self.output_stride = self._init_peak_finding(
+            "CenteredInstanceConfmapsHead", confmaps_ind, offsets_ind, output_stride, peak_threshold, refinement,
+            integral_patch_size, return_confmaps)
 
     def call(self, inputs) -> Dict[str, tf.Tensor]:
         """Find the nodes of the instance centred in each crop.

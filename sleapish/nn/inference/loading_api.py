@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import List, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 from sleapish.nn.config import load_config
 from sleapish.nn.inference import layers_bottomup as LB

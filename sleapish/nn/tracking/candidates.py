@@ -13,7 +13,6 @@ Behaviour and numbers follow SLEAP 1.4.1 (`sleap.nn.tracking`).
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any, Deque, Dict, List, Optional, Tuple
 
 import attrs
