@@ -79,7 +79,47 @@ def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int 
     if not paths:
         raise ValueError("load_model needs at least one model folder. Received: []")
     loaded = [_load(p, resize_input_layer) for p in paths]
-    kinds = {cfg.model.heads.which_oneof_attrib_name(): (cfg, km) for cfg, km in loaded}
+    predictor = predictor_from_models(
+        loaded, batch_size=batch_size, peak_threshold=peak_threshold,
+        refinement=refinement, max_instances=max_instances,
+        integral_patch_size=integral_patch_size, progress_reporting=progress_reporting,
+        names=[str(p) for p in paths])
+    if tracker is not None:
+        from sleapish.nn.tracking import make_tracker_by_name
+
+        use_max = tracker_max_instances is not None  # as SLEAP: a cap picks the
+        if use_max and not tracker.endswith("maxtracks"):  # max-tracks variants
+            tracker += "maxtracks"
+        predictor.tracker = make_tracker_by_name(
+            tracker=tracker, track_window=tracker_window, post_connect_single_breaks=True,
+            max_tracking=use_max, max_tracks=tracker_max_instances)
+    return predictor
+
+
+def predictor_from_models(models, batch_size: int = 4, peak_threshold: float = 0.2,
+                          refinement: str = "integral",
+                          max_instances: Optional[int] = None,
+                          integral_patch_size: int = 5,
+                          progress_reporting: str = "rich", names=None):
+    """The predictor for in-memory `(config, keras_model)` pairs.
+
+    What :func:`load_model` does after loading the folders; the trainer uses it to
+    evaluate a model it has just trained.
+
+    Args:
+        models: Sequence of `(TrainingJobConfig, tf_keras.Model)` pairs.
+        batch_size: Frames per batch.
+        peak_threshold: Minimum confidence map value of a peak.
+        refinement: "integral", "local" or None.
+        max_instances: Keep at most this many instances per frame.
+        integral_patch_size: Patch size of integral refinement.
+        progress_reporting: "rich", "json" or "none".
+        names: Names of the models for error messages.
+
+    Raises:
+        ValueError: For a combination of models that makes no predictor.
+    """
+    kinds = {cfg.model.heads.which_oneof_attrib_name(): (cfg, km) for cfg, km in models}
     common = dict(peak_threshold=peak_threshold, refinement=refinement,
                   integral_patch_size=integral_patch_size)
 
@@ -117,22 +157,9 @@ def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int 
             inference_model=M.BottomUpMultiClassInferenceModel(layer), config=cfg, model=km)
     else:
         raise ValueError(f"No predictor for models of types {sorted(kinds)}. "
-                         f"Received: {[str(p) for p in paths]}")
+                         f"Received: {names or sorted(kinds)}")
     predictor.batch_size = batch_size
     predictor.verbosity = progress_reporting
-    if tracker is not None:
-        try:
-            from sleapish.nn.tracking import make_tracker_by_name
-        except ImportError:
-            raise ValueError("Tracking is not available in this version of sleapish yet "
-                             f"(the tracking module is not built). Received: tracker="
-                             f"{tracker!r}") from None
-        use_max = tracker_max_instances is not None  # as SLEAP: a cap picks the
-        if use_max and not tracker.endswith("maxtracks"):  # max-tracks variants
-            tracker += "maxtracks"
-        predictor.tracker = make_tracker_by_name(
-            tracker=tracker, track_window=tracker_window, post_connect_single_breaks=True,
-            max_tracking=use_max, max_tracks=tracker_max_instances)
     return predictor
 
 
@@ -182,4 +209,4 @@ def _topdown(kinds, max_instances, common):
         confmap_model=instance[1] if instance else None)
 
 
-__all__ = ["load_model"]
+__all__ = ["load_model", "predictor_from_models"]

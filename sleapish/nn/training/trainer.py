@@ -1,0 +1,561 @@
+"""The trainer: SLEAP's `sleap.nn.training.Trainer` for all six model types.
+
+`Trainer.from_config(config, training_labels, validation_labels, test_labels)`
+returns the trainer for the config's head type; `trainer.train()` sets up the data
+pipelines, model, optimizer, callbacks and run folder, fits, and evaluates the
+best model on every split (writing `labels_pr.*.slp` and `metrics.*.npz`).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import attrs
+
+from sleapish.nn import heads as H
+from sleapish.nn._backend import keras, tf
+from sleapish.nn.data import pipelines as P
+from sleapish.nn.data.instance_cropping import find_instance_crop_size
+from sleapish.nn.model import Model
+from sleapish.nn.training import callbacks as C
+from sleapish.nn.training.data_readers import (
+    DataReaders,
+    TrainingSetupError,
+    check_config_fits_labels,
+    count_user_instances,
+)
+from sleapish.nn.training.distribute import is_chief, make_strategy
+from sleapish.nn.training.losses import make_loss_fn, make_metrics, make_optimizer
+from sleapish.nn.training.outputs import (
+    new_run_path,
+    save_run_inputs,
+    check_writable,
+)
+from sleapish.version import SLEAP_COMPAT_VERSION
+
+logger = logging.getLogger(__name__)
+
+ID_MODELS = ("multi_class_bottomup", "multi_class_topdown")
+
+
+@attrs.define(eq=False)
+class Trainer:
+    """Trains one model type; use :meth:`from_config` to get the right subclass.
+
+    Attributes:
+        config: The :class:`~sleapish.nn.config.TrainingJobConfig`; inferred values
+            (pad_to_stride, crop size, part names, edges, classes, batches per
+            epoch, split indices, skeleton) are written into it during setup.
+        initial_config: A copy of the config as given.
+        data_readers: Training / validation / test providers.
+        model: The :class:`~sleapish.nn.model.Model` (backbone + heads).
+        strategy: A `tf.distribute.Strategy` (default: the default strategy).
+        seed: Seed for the weights, the split and shuffling (None: random).
+        verbosity: "rich" (progress bar), "json"/"none" (no bar).
+        eval_max_frames: Evaluate on at most this many frames per split (None: all).
+        resume_from: Run folder whose last checkpoint training continues from.
+        run_path: The run folder (after setup), or None when outputs are off.
+    """
+
+    config: Any
+    initial_config: Any
+    data_readers: DataReaders
+    model: Model
+    strategy: Any = None
+    seed: Optional[int] = None
+    verbosity: str = "rich"
+    eval_max_frames: Optional[int] = None
+    resume_from: Optional[str] = None
+    run_path: Optional[str] = None
+    pipeline_builder: Any = None
+    training_pipeline: Any = None
+    validation_pipeline: Any = None
+    callbacks: List[Any] = attrs.field(factory=list)
+    history: Any = None
+    train_dataset: Any = None
+    val_dataset: Any = None
+    initial_epoch: int = 0
+    _resume_state: Optional[Dict[str, Any]] = None
+
+    head_kind: str = ""
+    input_key: str = "image"
+    count_instances: bool = False  # batches per epoch from instances, not frames
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_config(cls, config, training_labels=None, validation_labels=None,
+                    test_labels=None, video_search_paths: Optional[Sequence[str]] = None,
+                    strategy="default", seed: Optional[int] = None,
+                    verbosity: str = "rich", eval_max_frames: Optional[int] = None,
+                    resume_from: Optional[str] = None) -> "Trainer":
+        """The trainer for `config`'s head type, with data loaded and checked.
+
+        Args:
+            config: A `TrainingJobConfig` (modified in place with inferred values).
+            training_labels: `sleap_io.Labels` or path (else the config's).
+            validation_labels: Labels, path or a fraction (else the config's).
+            test_labels: Labels or path (else the config's, if any).
+            video_search_paths: Folders searched for missing videos.
+            strategy: "default", "mirrored", "multiworker" or a
+                `tf.distribute.Strategy`.
+            seed: Seed of weights, split and shuffling.
+            verbosity: "rich", "json" or "none".
+            eval_max_frames: Cap on frames evaluated per split after training.
+            resume_from: A run folder to resume (see :func:`resume`).
+
+        Raises:
+            TrainingSetupError: For labels without user instances, a head that does
+                not fit the labels (unknown anchor part, identity model without
+                tracks), or no head set.
+        """
+        initial_config = copy.deepcopy(config)
+        kind = config.model.heads.which_oneof_attrib_name()
+        if kind not in TRAINERS:
+            raise TrainingSetupError("config.model.heads has no head set. Received: "
+                                     f"{kind!r}")
+        if seed is not None:
+            keras.utils.set_random_seed(int(seed))
+        strategy = make_strategy(strategy)
+        config.sleap_version = SLEAP_COMPAT_VERSION
+        readers = DataReaders.from_config(
+            config.data.labels, training=training_labels, validation=validation_labels,
+            test=test_labels, video_search_paths=video_search_paths, update_config=True,
+            with_track_only=kind in ID_MODELS, seed=seed)
+        labels = readers.training_labels
+        check_config_fits_labels(config, labels)
+        config.data.labels.skeletons = list(labels.skeletons)
+        model = Model.from_config(config.model, skeleton=labels.skeletons[0],
+                                  tracks=readers.training_labels_reader.tracks,
+                                  update_config=True)
+        return TRAINERS[kind](config=config, initial_config=initial_config,
+                              data_readers=readers, model=model, strategy=strategy,
+                              seed=seed, verbosity=verbosity,
+                              eval_max_frames=eval_max_frames, resume_from=resume_from)
+
+    @property
+    def keras_model(self):
+        """The `tf_keras.Model` (after setup)."""
+        return self.model.keras_model
+
+    @property
+    def has_offsets(self) -> bool:
+        """Whether the model has an offset refinement head."""
+        return any(isinstance(h, H.OffsetRefinementHead) for h in self.model.heads)
+
+    @property
+    def is_chief(self) -> bool:
+        """Whether this process writes files (always, except non-chief workers)."""
+        return is_chief(self.strategy)
+
+    def _update_config(self) -> None:
+        """Infer pad_to_stride, crop size and batches per epoch (as SLEAP)."""
+        cfg = self.config
+        pre, opt = cfg.data.preprocessing, cfg.optimization
+        if pre.pad_to_stride is None:
+            pre.pad_to_stride = self._default_pad_to_stride()
+        if self.input_key == "instance_image":
+            crop = cfg.data.instance_cropping
+            stride = self.model.maximum_stride
+            if crop.crop_size is None or crop.crop_size % stride:
+                crop.crop_size = find_instance_crop_size(
+                    self.data_readers.training_labels,
+                    padding=crop.crop_size_detection_padding, maximum_stride=stride,
+                    input_scaling=pre.input_scaling, min_crop_size=crop.crop_size)
+
+        def n_examples(labels):
+            return count_user_instances(labels) if self.count_instances else len(labels)
+
+        if opt.batches_per_epoch is None:
+            n = n_examples(self.data_readers.training_labels) // opt.batch_size
+            opt.batches_per_epoch = max(opt.min_batches_per_epoch, n)
+        if opt.val_batches_per_epoch is None:
+            n = n_examples(self.data_readers.validation_labels) // opt.batch_size
+            opt.val_batches_per_epoch = max(opt.min_val_batches_per_epoch, n)
+
+    def _default_pad_to_stride(self) -> int:
+        return self.model.maximum_stride
+
+    def _part_names(self) -> Optional[List[str]]:
+        """Part names of the per-part loss metrics (main confidence-map head)."""
+        return list(getattr(self.model.heads[0], "part_names", None) or []) or None
+
+    # ------------------------------------------------------------------ setup
+    def setup(self) -> None:
+        """Build pipelines, model, optimizer, run folder and callbacks.
+
+        Raises:
+            TrainingSetupError: If the run folder cannot be written.
+        """
+        t0 = time.perf_counter()
+        if self.resume_from is not None:
+            self._resume_state = C.load_resume_state(self.resume_from)
+            self.initial_epoch = int(self._resume_state["next_epoch"])
+        self._update_config()
+        self.pipeline_builder = P.pipeline_for_model(
+            self.config.data, self.config.optimization, self.model)
+        self._setup_outputs_path()
+        with self.strategy.scope():
+            self._setup_model()
+            self._compile()
+        if self._resume_state is not None:
+            C.restore_checkpoint(self.keras_model, self.resume_from, self._resume_state)
+            logger.info("Resumed from %s at epoch %d", self.resume_from,
+                        self.initial_epoch)
+        self._setup_pipelines()
+        self._write_run_inputs()
+        self.callbacks = self._make_callbacks()
+        logger.info("Trainer set up in %.1f s", time.perf_counter() - t0)
+
+    def _setup_outputs_path(self) -> None:
+        out = self.config.outputs
+        if self.resume_from is not None:
+            self.run_path = str(self.resume_from)
+        elif out.save_outputs:
+            model_type = self.head_kind
+            n = len(self.data_readers.training_labels) + len(
+                self.data_readers.validation_labels)
+            self.run_path = new_run_path(out, base_run_name=f"{model_type}.n={n}")
+        if self.run_path is not None and self.is_chief:
+            check_writable(self.run_path)
+
+    def _setup_model(self) -> None:
+        base = self.pipeline_builder.make_base_pipeline(
+            self.data_readers.training_labels_reader)
+        example = next(iter(base.make_dataset()))
+        shape = tuple(int(d) for d in example[self.input_key].shape)
+        self.model.make_model(shape)
+        logger.info("Model: %s, input %s, %s parameters", type(self.model.backbone).__name__,
+                    shape, f"{self.keras_model.count_params():,}")
+        ckpt = self.config.model.base_checkpoint
+        if ckpt and self._resume_state is None:
+            from sleapish.nn.inference.loading import load_keras_model
+            from sleapish.nn.model import transfer_weights
+
+            n = transfer_weights(load_keras_model(ckpt), self.keras_model)
+            logger.info("Initialized %d layers from %s", n, ckpt)
+
+    def _losses(self) -> Dict[str, Any]:
+        mse = make_loss_fn(self.config.optimization)
+        return {name: ("categorical_crossentropy" if name.startswith("ClassVectorsHead")
+                       else mse) for name in self.keras_model.output_names}
+
+    def _compile(self) -> None:
+        km = self.keras_model
+        by_name = {h.name: h for h in self.model.heads}
+        weights = {n: by_name[n.rsplit("_", 1)[0] if n not in by_name else n].loss_weight
+                   for n in km.output_names}
+        metrics: Dict[str, list] = {}
+        main = self.model.heads[0].name
+        part_metrics = make_metrics(self.config.optimization, self._part_names())
+        if part_metrics:
+            metrics[main] = part_metrics
+        for n in km.output_names:
+            if n.startswith("ClassVectorsHead"):
+                metrics[n] = ["accuracy"]
+        km.compile(optimizer=make_optimizer(self.config.optimization),
+                   loss=self._losses(), loss_weights=weights, metrics=metrics or None)
+
+    def _make_dataset(self, reader, augment: bool):
+        builder = self.pipeline_builder
+        if augment:
+            pipeline = builder.make_training_pipeline(reader)
+        else:  # validation: no augmentation (see docs/training.md)
+            opt = copy.deepcopy(self.config.optimization)
+            opt.augmentation_config = type(opt.augmentation_config)()
+            opt.online_shuffling = False
+            pipeline = attrs.evolve(builder, optimization_config=opt) \
+                .make_training_pipeline(reader)
+        names = list(self.keras_model.output_names)
+
+        def to_outputs(x, y):
+            return x, {n: y[n if n in y else n.rsplit("_", 1)[0]] for n in names}
+
+        ds = pipeline.make_dataset().map(to_outputs)
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = \
+            tf.data.experimental.AutoShardPolicy.DATA
+        return pipeline, ds.with_options(options)
+
+    def _setup_pipelines(self) -> None:
+        self.training_pipeline, self.train_dataset = self._make_dataset(
+            self.data_readers.training_labels_reader, augment=True)
+        self.validation_pipeline, self.val_dataset = self._make_dataset(
+            self.data_readers.validation_labels_reader, augment=False)
+
+    def _write_run_inputs(self) -> None:
+        if self.run_path is None or not self.is_chief or self._resume_state is not None:
+            return
+        save_run_inputs(self.run_path, self.config, self.initial_config,
+                        self.data_readers)
+
+    def _viz_examples(self) -> Dict[str, tuple]:
+        out = {}
+        for name, reader in (("train", self.data_readers.training_labels_reader),
+                             ("validation", self.data_readers.validation_labels_reader)):
+            _, ds = self._make_dataset(reader, augment=False)
+            x, y = next(iter(ds.take(1)))
+            out[name] = ({k: v[:1].numpy() for k, v in x.items()},
+                         {k: v[:1].numpy() for k, v in y.items()})
+        return out
+
+    def _make_callbacks(self) -> List[Any]:
+        cfg, opt = self.config, self.config.optimization
+        state = (self._resume_state or {}).get("callbacks", {})
+        cbs: List[Any] = []
+        stateful: Dict[str, Any] = {}
+        sched = opt.learning_rate_schedule
+        if sched.reduce_on_plateau:
+            cb = C.ReduceLROnPlateau(monitor="val_loss", mode="min",
+                                     factor=sched.reduction_factor,
+                                     patience=sched.plateau_patience,
+                                     min_delta=sched.plateau_min_delta,
+                                     cooldown=sched.plateau_cooldown,
+                                     min_lr=sched.min_learning_rate, verbose=0)
+            stateful["reduce_lr"] = cb
+            cbs.append(cb)
+        run = self.run_path if self.is_chief else None
+        if run is not None:
+            ck = cfg.outputs.checkpointing
+            join = lambda name: os.path.join(run, name)  # noqa: E731
+            if ck.initial_model and self._resume_state is None:
+                cbs.append(C.ModelCheckpointOnEvent(join("initial_model.h5"),
+                                                    "train_begin"))
+            if ck.best_model:
+                cb = C.BestModelCheckpoint(join("best_model.h5"), monitor="val_loss")
+                stateful["best_model"] = cb
+                cbs.append(cb)
+            if ck.every_epoch:
+                cbs.append(C.ModelCheckpointOnEvent(join("model.epoch%04d.h5"),
+                                                    "epoch_end"))
+            if ck.latest_model:
+                cbs.append(C.ModelCheckpointOnEvent(join("latest_model.h5"), "epoch_end"))
+            if ck.final_model:
+                cbs.append(C.ModelCheckpointOnEvent(join("final_model.h5"), "train_end"))
+            tb = cfg.outputs.tensorboard
+            if tb.write_logs:
+                cbs.append(keras.callbacks.TensorBoard(
+                    log_dir=run, histogram_freq=0, write_graph=tb.architecture_graph,
+                    update_freq=tb.loss_frequency,
+                    profile_batch=2 if tb.profile_graph else 0))
+            if cfg.outputs.log_to_csv:
+                cbs.append(C.CSVLog(join("training_log.csv"),
+                                    initial_epoch=self.initial_epoch))
+            if cfg.outputs.save_visualizations:
+                from sleapish.nn.training.visualization import VisualizationSaver
+
+                cbs.append(VisualizationSaver(join("viz"), self._viz_examples(),
+                                              self.model.heads))
+        if self.verbosity == "rich":
+            cbs.append(C.ProgressBar(opt.epochs, opt.batches_per_epoch,
+                                     self.initial_epoch))
+        es = opt.early_stopping
+        if es.stop_training_on_plateau:
+            cb = C.EarlyStopping(monitor="val_loss", mode="min",
+                                 patience=es.plateau_patience,
+                                 min_delta=es.plateau_min_delta, verbose=0)
+            stateful["early_stopping"] = cb
+            cbs.append(cb)
+        for name, cb in stateful.items():
+            cb.resume_state = state.get(name)
+        if run is not None:
+            cbs.append(C.ResumeCheckpoint(run, stateful))
+        return cbs
+
+    # ------------------------------------------------------------------ train
+    def train(self):
+        """Set up (if needed), fit, then evaluate and package the outputs.
+
+        Returns:
+            The Keras `History` of this call's epochs.
+        """
+        if self.keras_model is None:
+            self.setup()
+        opt = self.config.optimization
+        if self._resume_state and self._resume_state.get("stop_training"):
+            logger.info("The resumed run had already stopped early; nothing to train.")
+        elif self.initial_epoch < opt.epochs:
+            t0 = time.perf_counter()
+            self.history = self.keras_model.fit(
+                self.train_dataset, epochs=opt.epochs, initial_epoch=self.initial_epoch,
+                steps_per_epoch=opt.batches_per_epoch, validation_data=self.val_dataset,
+                validation_steps=opt.val_batches_per_epoch, callbacks=self.callbacks,
+                verbose=0)
+            logger.info("Finished training in %.1f min", (time.perf_counter() - t0) / 60)
+        if self.run_path is not None and self.is_chief:
+            out = self.config.outputs
+            if out.save_visualizations and not out.keep_viz_images:
+                self.cleanup()
+            self.evaluate()
+            if out.zip_outputs:
+                self.package()
+        return self.history
+
+    def _predictor(self):
+        from sleapish.nn.inference.loading import load_keras_model, reset_input_layer
+        from sleapish.nn.inference.loading_api import predictor_from_models
+
+        best = Path(self.run_path or "") / "best_model.h5"
+        km = load_keras_model(best) if self.run_path and best.exists() else self.keras_model
+        return predictor_from_models([(self.config, reset_input_layer(km))],
+                                     batch_size=max(1, min(self.config.optimization.batch_size, 8)),
+                                     progress_reporting="none")
+
+    def evaluate(self) -> Dict[str, Dict[str, Any]]:
+        """Predict every split with the best model; save labels_pr and metrics.
+
+        Returns:
+            Split name -> metrics dict (see :func:`sleapish.nn.evals.evaluate`).
+        """
+        from sleapish.io.labels import save_file
+        from sleapish.nn import evals
+        from sleapish.nn.data.training import split_labels_by_inds
+
+        predictor = self._predictor()
+        results = {}
+        splits = [("train", self.data_readers.training_labels_reader),
+                  ("val", self.data_readers.validation_labels_reader),
+                  ("test", self.data_readers.test_labels_reader)]
+        for split, reader in splits:
+            if reader is None:
+                continue
+            gt = reader.labels
+            if self.eval_max_frames is not None and len(gt) > self.eval_max_frames:
+                gt = split_labels_by_inds(gt, range(self.eval_max_frames))
+            t0 = time.perf_counter()
+            pr = predictor.predict(gt)
+            metrics = evals.evaluate(gt, pr)
+            if self.run_path is not None:
+                save_file(pr, os.path.join(self.run_path, f"labels_pr.{split}.slp"))
+                evals.save_metrics(os.path.join(self.run_path, f"metrics.{split}.npz"),
+                                   metrics)
+            logger.info("%s: %d frames in %.1f s, mAP %.3f, mOKS %.3f", split, len(gt),
+                        time.perf_counter() - t0, metrics.get("oks_voc.mAP", float("nan")),
+                        metrics.get("oks.mOKS", float("nan")))
+            results[split] = metrics
+        return results
+
+    def cleanup(self) -> None:
+        """Delete the `viz` folder."""
+        import shutil
+
+        shutil.rmtree(os.path.join(self.run_path, "viz"), ignore_errors=True)
+
+    def package(self) -> str:
+        """Zip the run folder next to it; returns the zip path."""
+        import shutil
+
+        return shutil.make_archive(self.run_path, "zip", root_dir=self.run_path)
+
+
+@attrs.define(eq=False)
+class SingleInstanceModelTrainer(Trainer):
+    """Single-instance confidence maps."""
+
+    head_kind: str = "single_instance"
+    count_instances: bool = True
+
+
+@attrs.define(eq=False)
+class CentroidConfmapsModelTrainer(Trainer):
+    """Centroid confidence maps (first half of top-down)."""
+
+    head_kind: str = "centroid"
+
+    def _part_names(self):
+        return None
+
+
+@attrs.define(eq=False)
+class TopdownConfmapsModelTrainer(Trainer):
+    """Centered-instance confidence maps on crops (second half of top-down)."""
+
+    head_kind: str = "centered_instance"
+    input_key: str = "instance_image"
+    count_instances: bool = True
+
+    def _default_pad_to_stride(self) -> int:
+        return 1
+
+
+@attrs.define(eq=False)
+class BottomUpModelTrainer(Trainer):
+    """Multi-instance confidence maps and part affinity fields."""
+
+    head_kind: str = "multi_instance"
+
+
+@attrs.define(eq=False)
+class BottomUpMultiClassModelTrainer(Trainer):
+    """Multi-instance confidence maps and class maps (identity)."""
+
+    head_kind: str = "multi_class_bottomup"
+
+
+@attrs.define(eq=False)
+class TopDownMultiClassModelTrainer(Trainer):
+    """Centered-instance confidence maps and class vectors (identity) on crops."""
+
+    head_kind: str = "multi_class_topdown"
+    input_key: str = "instance_image"
+    count_instances: bool = True
+
+
+#: Head type (`HeadsConfig` field name) -> trainer class.
+TRAINERS = {
+    "single_instance": SingleInstanceModelTrainer,
+    "centroid": CentroidConfmapsModelTrainer,
+    "centered_instance": TopdownConfmapsModelTrainer,
+    "multi_instance": BottomUpModelTrainer,
+    "multi_class_bottomup": BottomUpMultiClassModelTrainer,
+    "multi_class_topdown": TopDownMultiClassModelTrainer,
+}
+
+
+def resume(run_folder, strategy="default", verbosity: str = "rich",
+           eval_max_frames: Optional[int] = None,
+           video_search_paths: Optional[Sequence[str]] = None) -> Trainer:
+    """A trainer that continues an interrupted run from its last checkpoint.
+
+    The run's own `training_config.json` and `labels_gt.{train,val,test}.slp` are
+    used, so the split, inferred values and run folder are the same.
+
+    Args:
+        run_folder: The run folder to continue.
+        strategy: Distribution strategy (see :meth:`Trainer.from_config`).
+        verbosity: "rich", "json" or "none".
+        eval_max_frames: Cap on frames evaluated per split.
+        video_search_paths: Folders searched for missing videos.
+
+    Raises:
+        FileNotFoundError: If the folder has no config or no resume state.
+    """
+    from sleapish.nn.config import TrainingJobConfig
+
+    run = Path(run_folder)
+    cfg_path = run / "training_config.json"
+    if not cfg_path.exists():
+        raise FileNotFoundError(f"{run} is not a sleapish run folder: "
+                                f"{cfg_path.name} is missing. Received: {run}")
+    C.load_resume_state(run)  # fail early with a clear message
+    cfg = TrainingJobConfig.load_json(cfg_path)
+    cfg.data.labels.split_by_inds = False
+    test = run / "labels_gt.test.slp"
+    search = list(video_search_paths or []) + list(cfg.data.labels.search_path_hints)
+    trainer = Trainer.from_config(
+        cfg, training_labels=str(run / "labels_gt.train.slp"),
+        validation_labels=str(run / "labels_gt.val.slp"),
+        test_labels=str(test) if test.exists() else None,
+        video_search_paths=search, strategy=strategy, verbosity=verbosity,
+        eval_max_frames=eval_max_frames, resume_from=str(run))
+    return trainer
+
+
+__all__ = ["Trainer", "SingleInstanceModelTrainer", "CentroidConfmapsModelTrainer",
+           "TopdownConfmapsModelTrainer", "BottomUpModelTrainer",
+           "BottomUpMultiClassModelTrainer", "TopDownMultiClassModelTrainer",
+           "TRAINERS", "resume"]

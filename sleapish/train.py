@@ -1,0 +1,147 @@
+"""`sleapish-train` / `python -m sleapish.train`: SLEAP's `sleap-train`.
+
+Examples:
+    sleapish-train baseline.centroid labels.slp
+    sleapish-train my_config.json labels.pkg.slp --run_name fly_centroid
+    sleapish-train --resume models/fly_centroid
+    sleapish-train config.json labels.slp --strategy mirrored
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import Optional, Sequence
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The argument parser (SLEAP's options plus `--resume`, `--strategy`, `--seed`)."""
+    p = argparse.ArgumentParser(
+        prog="sleapish-train",
+        description="Train a SLEAP-compatible model from a training config (JSON path "
+                    "or the name of a packaged profile, e.g. baseline.centroid).")
+    p.add_argument("training_job_path", nargs="?", default=None,
+                   help="training config JSON, or a packaged profile name "
+                        "(see --list-profiles)")
+    p.add_argument("labels_path", nargs="?", default="",
+                   help="training labels (.slp / .pkg.slp); overrides the config")
+    p.add_argument("--video-paths", default="",
+                   help="comma-separated folders searched for videos that moved")
+    p.add_argument("--val_labels", "--val", default=None,
+                   help="validation labels file; overrides the config")
+    p.add_argument("--test_labels", "--test", default=None,
+                   help="test labels file; overrides the config")
+    p.add_argument("--base_checkpoint", default=None,
+                   help="model folder (with best_model.h5) whose weights initialize "
+                        "the model")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="write TensorBoard logs to the run folder")
+    p.add_argument("--save_viz", action="store_true",
+                   help="save prediction visualizations to <run>/viz each epoch")
+    p.add_argument("--keep_viz", action="store_true",
+                   help="keep the visualizations after training")
+    p.add_argument("--run_name", default="", help="run folder name")
+    p.add_argument("--prefix", default="", help="prefix of the run folder name")
+    p.add_argument("--suffix", default="", help="suffix of the run folder name")
+    p.add_argument("--resume", default=None, metavar="RUN_FOLDER",
+                   help="continue an interrupted run from its last checkpoint")
+    p.add_argument("--strategy", default="default",
+                   choices=["default", "mirrored", "multiworker"],
+                   help="distribution strategy (multiworker reads TF_CONFIG)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of weights, split and shuffling")
+    p.add_argument("--eval-max-frames", type=int, default=None,
+                   help="evaluate at most this many frames per split after training")
+    p.add_argument("--verbosity", default="rich", choices=["rich", "json", "none"],
+                   help="progress output")
+    p.add_argument("--list-profiles", action="store_true",
+                   help="print the packaged training profiles and exit")
+    dev = p.add_mutually_exclusive_group()
+    dev.add_argument("--cpu", action="store_true", help="train on the CPU only")
+    dev.add_argument("--gpu", default=None,
+                     help="GPU index to use (sets CUDA_VISIBLE_DEVICES)")
+    return p
+
+
+def resolve_job_path(path: str) -> str:
+    """A config path, or the packaged profile of that name.
+
+    Raises:
+        FileNotFoundError: If neither exists.
+    """
+    if os.path.exists(path):
+        return path
+    from sleapish.nn.training.profiles import find_profile
+
+    return str(find_profile(path))
+
+
+def create_trainer(args):
+    """Build the trainer the parsed arguments describe."""
+    from sleapish.nn.training import Trainer, resume
+
+    if args.resume:
+        return resume(args.resume, strategy=args.strategy, verbosity=args.verbosity,
+                      eval_max_frames=args.eval_max_frames,
+                      video_search_paths=[v for v in args.video_paths.split(",") if v])
+    if args.training_job_path is None:
+        raise ValueError("Give a training config (path or profile name), or --resume "
+                         "RUN_FOLDER. Received: no arguments")
+    from sleapish.nn.config import TrainingJobConfig
+
+    job_path = resolve_job_path(args.training_job_path)
+    cfg = TrainingJobConfig.load_json(job_path)
+    out = cfg.outputs
+    out.save_outputs = True
+    out.tensorboard.write_logs |= args.tensorboard
+    out.save_visualizations |= args.save_viz
+    out.keep_viz_images = args.keep_viz
+    if args.run_name:
+        out.run_name = args.run_name
+    if args.prefix:
+        out.run_name_prefix = args.prefix
+    if args.suffix:
+        out.run_name_suffix = args.suffix
+    if args.base_checkpoint:
+        cfg.model.base_checkpoint = args.base_checkpoint
+    logging.getLogger(__name__).info("Training profile %s", job_path)
+    return Trainer.from_config(
+        cfg, training_labels=args.labels_path or None,
+        validation_labels=args.val_labels, test_labels=args.test_labels,
+        video_search_paths=[v for v in args.video_paths.split(",") if v],
+        strategy=args.strategy, seed=args.seed, verbosity=args.verbosity,
+        eval_max_frames=args.eval_max_frames)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run `sleapish-train`; returns an exit code (errors print one clear line)."""
+    args = make_parser().parse_args(argv)
+    if args.list_profiles:
+        from sleapish.nn.training.profiles import list_profiles
+
+        print("\n".join(list_profiles()))
+        return 0
+    if args.cpu:
+        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+    elif args.gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(args.gpu)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        trainer = create_trainer(args)
+        trainer.setup()
+        if args.verbosity == "json":
+            print(json.dumps({"event": "setup", "run_path": trainer.run_path}))
+        trainer.train()
+    except (FileNotFoundError, ValueError, TypeError, RuntimeError) as e:
+        print(f"sleapish-train: error: {e}", file=sys.stderr)
+        return 2
+    if trainer.run_path:
+        print(f"Run folder: {trainer.run_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
