@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: venv demo test bench docs clean
+.PHONY: venv demo test bench bench-reference docs clean
 
 $(STAMP): setup.cfg setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP)
 ## Speed/memory benchmarks; writes benchmarks/reports/report.md.
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
+
+## SLEAP 1.4.1's two reference trainings on ../shared/data clip.slp (~20 min, not in
+## `bench`); writes benchmarks/reports/training_reference.md. Options: BENCH_ARGS="--run bottomup".
+bench-reference: $(STAMP)
+	$(PY) benchmarks/bench_training_reference.py $(BENCH_ARGS)
 
 ## The documentation site (mkdocs-material + mkdocstrings API reference) in site/.
 docs: $(STAMP)

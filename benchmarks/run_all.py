@@ -111,10 +111,11 @@ def main() -> int:
     from bench_grouping import bench_grouping
     from bench_inference import bench_inference
     from bench_pipelines import bench_pipelines
+    from bench_training import bench_training
 
     rows = []
     for bench in (bench_imports, bench_configs, bench_labels, bench_synthetic,
-                  bench_pipelines, bench_grouping, bench_inference):
+                  bench_pipelines, bench_grouping, bench_inference, bench_training):
         print(f"running {bench.__name__} ...", flush=True)
         bench(rows)
     import bench_tracking

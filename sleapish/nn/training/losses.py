@@ -144,6 +144,31 @@ def sanitize_scope_name(name: str) -> str:
     return out
 
 
+class ConfmapLoss(keras.losses.Loss):
+    """Mean squared error of maps, plus OHKM when configured.
+
+    Returns one value per example (the example's mean squared error, plus the
+    batch's OHKM term), so Keras averages over the global batch, also under a
+    `tf.distribute` strategy.
+
+    Args:
+        ohkm: An :class:`OHKMLoss` or `None`.
+        name: Loss name.
+    """
+
+    def __init__(self, ohkm: Optional[OHKMLoss] = None, name: str = "mse", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.ohkm = ohkm
+
+    def call(self, y_gt, y_pr):
+        """float32 `(batch,)` losses of `(batch, h, w, c)` maps."""
+        per_example = tf.reduce_mean(tf.math.squared_difference(y_gt, y_pr),
+                                     axis=[1, 2, 3])
+        if self.ohkm is not None:
+            per_example = per_example + self.ohkm.call(y_gt, y_pr)
+        return per_example
+
+
 def make_loss_fn(optimization_config) -> Callable:
     """The confidence-map loss: MSE, plus OHKM when enabled in the config.
 
@@ -151,20 +176,12 @@ def make_loss_fn(optimization_config) -> Callable:
         optimization_config: An :class:`~sleapish.nn.config.OptimizationConfig`.
 
     Returns:
-        `loss(y_gt, y_pr) -> scalar` for `(batch, h, w, channels)` tensors.
+        A :class:`ConfmapLoss`; `loss(y_gt, y_pr)` is a scalar for
+        `(batch, h, w, channels)` tensors.
     """
-    mse = keras.losses.MeanSquaredError()
     ohkm_cfg = optimization_config.hard_keypoint_mining
     ohkm = OHKMLoss.from_config(ohkm_cfg) if ohkm_cfg.online_mining else None
-
-    def loss_fn(y_gt, y_pr):
-        loss = mse(y_gt, y_pr)
-        if ohkm is not None:
-            loss = loss + ohkm(y_gt, y_pr)
-        return loss
-
-    loss_fn.__name__ = "mse_ohkm" if ohkm is not None else "mse"
-    return loss_fn
+    return ConfmapLoss(ohkm=ohkm, name="mse_ohkm" if ohkm is not None else "mse")
 
 
 def make_metrics(optimization_config,
@@ -196,5 +213,5 @@ def make_optimizer(optimization_config):
                      f"Received: {optimization_config.optimizer!r}")
 
 
-__all__ = ["compute_ohkm_loss", "OHKMLoss", "PartLoss", "sanitize_scope_name",
+__all__ = ["compute_ohkm_loss", "OHKMLoss", "ConfmapLoss", "PartLoss", "sanitize_scope_name",
            "make_loss_fn", "make_metrics", "make_optimizer"]
