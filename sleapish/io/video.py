@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import weakref
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
@@ -22,6 +24,37 @@ VIDEO_PLUGIN = "opencv"
 
 class VideoReadError(RuntimeError):
     """A video could not be opened or a frame could not be decoded."""
+
+
+_LOCKS: dict = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def video_lock(video) -> threading.Lock:
+    """One lock per video object, shared by every reader of that object.
+
+    FFmpeg decoders are not thread-safe: two threads decoding through the same
+    `sleap_io.Video` abort the process. Training reads one video from the training,
+    validation and test pipelines at once, so every read of a video goes through
+    its lock.
+    """
+    key = id(video)
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(key)
+        if lock is None:
+            lock = _LOCKS[key] = threading.Lock()
+            weakref.finalize(video, _LOCKS.pop, key, None)
+        return lock
+
+
+def video_shape(video):
+    """`video.shape` read under the video's lock (sleap-io may decode a frame for it).
+
+    Returns:
+        `(n_frames, height, width, channels)` or `None` if unknown.
+    """
+    with video_lock(video):
+        return video.shape
 
 
 def path_basename(path: str) -> str:
@@ -91,7 +124,9 @@ def read_frames(video, frame_inds: Sequence[int]) -> np.ndarray:
         raise VideoReadError(
             f"Video {video.filename} is not open (file missing?). "
             f"Received: frames {inds[:5]}")
-    n = len(video)
+    lock = video_lock(video)
+    with lock:  # len() and shape may decode a frame too
+        n = len(video)
     bad = [i for i in inds if not 0 <= i < n]
     if bad:
         raise VideoReadError(
@@ -100,11 +135,12 @@ def read_frames(video, frame_inds: Sequence[int]) -> np.ndarray:
     frames = []
     for i in inds:
         try:
-            if _is_bgr_media(video) and video.backend.grayscale:
-                img = video.backend._read_frame(i)  # RGB, 3 channels
-                img = img[..., 2:3] if img.ndim == 3 and img.shape[-1] == 3 else img
-            else:
-                img = video.backend.get_frame(i)
+            with lock:
+                if _is_bgr_media(video) and video.backend.grayscale:
+                    img = video.backend._read_frame(i)  # RGB, 3 channels
+                    img = img[..., 2:3] if img.ndim == 3 and img.shape[-1] == 3 else img
+                else:
+                    img = video.backend.get_frame(i)
         except Exception as e:
             raise VideoReadError(
                 f"Frame {i} of {video.filename} could not be decoded "
@@ -117,6 +153,7 @@ def read_frames(video, frame_inds: Sequence[int]) -> np.ndarray:
             img = img[..., None]
         frames.append(np.asarray(img, dtype=np.uint8))
     if not frames:
-        h, w, c = video.shape[1:]
+        with lock:
+            h, w, c = video.shape[1:]
         return np.zeros((0, h, w, c), dtype=np.uint8)
     return np.stack(frames, axis=0)

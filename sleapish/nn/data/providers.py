@@ -9,30 +9,29 @@ video's frames without loading the whole video.
 from __future__ import annotations
 
 import os
-import threading
 from typing import Dict, List, Optional, Sequence, Union
 
 import attrs
 import numpy as np
 
-from sleapish.io.video import read_frames
+from sleapish.io.video import read_frames, video_shape
 from sleapish.nn._backend import tf
 
 
 def _frame_reader(videos):
-    """A numpy function `(video_ind, frame_ind) -> uint8 (h, w, c)`, thread-safe."""
-    locks = [threading.Lock() for _ in videos]
+    """A numpy function `(video_ind, frame_ind) -> uint8 (h, w, c)`.
+
+    Thread-safe: :func:`~sleapish.io.video.read_frames` locks each video object.
+    """
 
     def read(video_ind, frame_ind):
-        v = int(video_ind)
-        with locks[v]:
-            return read_frames(videos[v], [int(frame_ind)])[0]
+        return read_frames(videos[int(video_ind)], [int(frame_ind)])[0]
 
     return read
 
 
 def _static_image_shape(videos) -> List[Optional[int]]:
-    shapes = {tuple(v.shape[1:]) for v in videos if v.shape is not None}
+    shapes = {tuple(s[1:]) for s in map(video_shape, videos) if s is not None}
     if len(shapes) == 1:
         return list(next(iter(shapes)))
     channels = {s[-1] for s in shapes}
@@ -145,7 +144,7 @@ class LabelsReader:
     @property
     def max_height_and_width(self):
         """Largest `(height, width)` over the videos."""
-        shapes = [v.shape for v in self.labels.videos if v.shape is not None]
+        shapes = [s for s in map(video_shape, self.labels.videos) if s is not None]
         return max(s[1] for s in shapes), max(s[2] for s in shapes)
 
     @property
@@ -242,7 +241,7 @@ class VideoReader:
     def make_dataset(self):
         """Dataset of frames in `example_indices` order, decoded as they are read."""
         reader = _frame_reader([self.video])
-        shape = list(self.video.shape[1:])
+        shape = list(video_shape(self.video)[1:])
 
         def fetch(frame_ind):
             img = tf.numpy_function(reader, [tf.constant(0, tf.int64), frame_ind],
