@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections import Counter
 from pathlib import Path
 
-import numpy as np
-from scipy.optimize import linear_sum_assignment
+from sleapish.nn.tracking.metrics import track_identity_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -41,35 +39,10 @@ TRACKERS = [
 ]
 
 
-def _centroids(lf):
-    return np.array([np.nanmedian(i.numpy(), axis=0) for i in lf.instances]).reshape(-1, 2)
-
-
 def identity_scores(pred_frames, gt_by_idx):
-    """(identity switches, fraction of paired instances on the right track)."""
-    pairs = []  # (frame, gt_track_name, pred_track)
-    for lf in pred_frames:
-        gt = gt_by_idx.get(lf.frame_idx)
-        if gt is None or not lf.instances or not gt.instances:
-            continue
-        d = np.linalg.norm(_centroids(lf)[:, None] - _centroids(gt)[None], axis=-1)
-        d = np.where(np.isfinite(d), d, 1e9)
-        for r, c in zip(*linear_sum_assignment(d)):
-            if d[r, c] < 50 and lf.instances[r].track is not None:
-                pairs.append((lf.frame_idx, gt.instances[c].track.name,
-                              id(lf.instances[r].track)))
-    votes = {}
-    for _, g, p in pairs:
-        votes.setdefault(p, Counter())[g] += 1
-    mapping = {p: c.most_common(1)[0][0] for p, c in votes.items()}
-    correct = sum(mapping[p] == g for _, g, p in pairs)
-    switches = 0
-    last = {}
-    for f, g, p in sorted(pairs, key=lambda x: x[0]):
-        if g in last and last[g] != p:
-            switches += 1
-        last[g] = p
-    return switches, correct / max(len(pairs), 1), len(pairs)
+    """(identity switches, fraction of paired instances on the right track, pairs)."""
+    m = track_identity_metrics(list(gt_by_idx.values()), list(pred_frames))
+    return m["identity_switches"], m["right_identity"], m["n_pairs"]
 
 
 def _multiclass_model_row(gt_by_idx):

@@ -28,10 +28,11 @@ def trained_run(synthetic, tmp_path_factory):
     cfg = tiny_config("multi_instance", runs, epochs=3, batches=3)
     cfg.outputs.checkpointing.latest_model = True
     cfg.optimization.hard_keypoint_mining.online_mining = True
+    cfg.outputs.zip_outputs = True
     path = runs / "config.json"
     cfg.save_json(path)
     code = main([str(path), str(synthetic.labels_path), "--run_name", "cli_run",
                  "--seed", "3", "--verbosity", "none", "--eval-max-frames", "4",
-                 "--save_viz", "--keep_viz"])
+                 "--save_viz", "--keep_viz", "--tensorboard"])
     assert code == 0
     return runs / "cli_run"

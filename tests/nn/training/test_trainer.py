@@ -61,7 +61,9 @@ def test_each_model_type_trains_writes_run_folder_and_predicts(
 
 def test_shared_run_folder_is_complete(trained_run):
     names = {p.name for p in trained_run.iterdir()}
-    assert RUN_FILES | {"latest_model.h5", "viz"} <= names
+    assert RUN_FILES | {"latest_model.h5", "viz", "train", "validation"} <= names
+    assert list((trained_run / "train").glob("events.out.tfevents.*"))  # TensorBoard
+    assert (trained_run.parent / "cli_run.zip").stat().st_size > 10_000
     viz = sorted(p.name for p in (trained_run / "viz").iterdir())
     assert viz == [f"{s}.{e:04d}.png" for s in ("train", "validation") for e in range(3)]
     rows = list(csv.DictReader(open(trained_run / "training_log.csv")))
