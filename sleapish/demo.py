@@ -33,8 +33,8 @@ from typing import Dict, Optional, Sequence
 TRAIN_FRACTION, VAL_FRACTION = 0.7, 0.1
 
 
-def build_config_for(labels, n_frames: int, epochs: int = 25,
-                     batches_per_epoch: int = 40, filters: int = 16):
+def build_config_for(labels, n_frames: int, epochs: int = 20,
+                     batches_per_epoch: int = 30, filters: int = 16):
     """The demo's bottom-up training config, filled in from the labels.
 
     Args:
@@ -129,7 +129,7 @@ def _predictions_png(labels_pr, frame_idx: int, png: Path) -> None:
     from sleapish.render import render_frame
 
     lf = next(lf for lf in labels_pr if lf.frame_idx == frame_idx)
-    image = render_frame(labels_pr, lf, scale=3.0)
+    image = render_frame(labels_pr, lf, scale=3.0, marker_size=2.5, line_width=1.5)
     with atomic_output(png) as tmp:
         iio.imwrite(tmp, image, extension=".png")
 
@@ -188,8 +188,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--out", default="demo_output", help="output folder")
     parser.add_argument("--frames", type=int, default=300, help="frames to generate")
     parser.add_argument("--animals", type=int, default=2, help="animals to simulate")
-    parser.add_argument("--epochs", type=int, default=25, help="training epochs")
-    parser.add_argument("--batches", type=int, default=40, help="batches per epoch")
+    parser.add_argument("--epochs", type=int, default=20, help="training epochs")
+    parser.add_argument("--batches", type=int, default=30, help="batches per epoch")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--quick", action="store_true",
                         help="a tiny run (60 frames, 2 epochs) to check the plumbing")
@@ -237,7 +237,7 @@ def _run(args) -> int:
 
     print("[3/6] Predicting and tracking every frame of the video")
     t0 = time.perf_counter()
-    predictor = sleapish.load_model(str(run), tracker="simple",
+    predictor = sleapish.load_model(str(run), tracker="flow",
                                     tracker_max_instances=args.animals,
                                     max_instances=args.animals,
                                     progress_reporting="none")
@@ -266,6 +266,8 @@ def _run(args) -> int:
 
     render(labels_pr, out / "predictions.mp4", scale=2.0)
     print(f"\nMetrics (also in {out / 'metrics.json'}):\n{_table(metrics)}")
+    print("  (OKS is SLEAP's COCO-style score, strict for these small animals; PCK is "
+          "the fraction of points within 1..10 px, averaged.)")
     print(f"\nOutputs in {out}/: predictions.slp, predictions.png, training_curve.png, "
           f"predictions.mp4, metrics.json, models/{run.name}/")
     print(f"Done in {time.perf_counter() - t_start:.0f} s.")

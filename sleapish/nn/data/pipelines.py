@@ -112,7 +112,11 @@ class Pipeline:
         return ds
 
     def peek(self, n: int = 1, numpy: bool = True):
-        """The first example (or first `n` as a list), NaN-unragged, as numpy."""
+        """The first example (or first `n` as a list).
+
+        Dict examples are NaN-unragged and converted to numpy; `(inputs, targets)`
+        examples of training pipelines are returned as they are (tensors).
+        """
         out = []
         for ex in self.make_dataset().take(n):
             if isinstance(ex, dict):

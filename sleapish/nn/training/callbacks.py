@@ -264,7 +264,7 @@ class ProgressBar(keras.callbacks.Callback):
         self._epoch_times: List[float] = []
 
     def on_epoch_begin(self, epoch, logs=None):
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # text bar: works in terminals and notebooks
 
         self._t_epoch = time.perf_counter()
         self._bar = tqdm(total=self.steps, desc=f"Epoch {epoch + 1}/{self.epochs}",
