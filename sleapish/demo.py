@@ -226,6 +226,9 @@ def _run(args) -> int:
                            filters=8 if args.quick else 16)
     cfg.outputs.runs_folder = str(out / "models")
     cfg.save_json(out / "training_config.json")
+    import shutil
+
+    shutil.rmtree(out / "models" / cfg.outputs.run_name, ignore_errors=True)  # rerun
     t0 = time.perf_counter()
     trainer = Trainer.from_config(cfg, training_labels=str(ds.labels_path),
                                   seed=args.seed, verbosity="rich")

@@ -129,15 +129,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     elif args.gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(args.gpu)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
+    try:  # bad input: one line and exit 2, before any training step
         trainer = create_trainer(args)
         trainer.setup()
-        if args.verbosity == "json":
-            print(json.dumps({"event": "setup", "run_path": trainer.run_path}))
-        trainer.train()
-    except (FileNotFoundError, ValueError, TypeError, RuntimeError) as e:
+    except (OSError, ValueError, TypeError, IndexError) as e:
         print(f"sleapish-train: error: {e}", file=sys.stderr)
         return 2
+    if args.verbosity == "json":
+        print(json.dumps({"event": "setup", "run_path": trainer.run_path}))
+    trainer.train()  # errors from here on keep their traceback
     if trainer.run_path:
         print(f"Run folder: {trainer.run_path}")
     return 0

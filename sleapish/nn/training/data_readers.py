@@ -27,7 +27,7 @@ class TrainingSetupError(ValueError):
     training step)."""
 
 
-def _user_labeled(labels, with_track_only: bool = False):
+def user_labeled(labels, with_track_only: bool = False):
     """A copy of `labels` keeping only frames with user instances (with tracks)."""
     import sleap_io as sio
 
@@ -57,6 +57,9 @@ def _reader(labels, with_track_only: bool, what: str) -> LabelsReader:
         return LabelsReader(labels, user_instances_only=True,
                             with_track_only=with_track_only)
     except ValueError as e:
+        if "no labeled frames" not in str(e):
+            raise TrainingSetupError(f"The {what} labels cannot be read for training: "
+                                     f"{e}") from None
         extra = " with a track" if with_track_only else ""
         raise TrainingSetupError(
             f"The {what} labels have no user-labeled instances{extra} to train on "
@@ -130,16 +133,19 @@ class DataReaders:
             cfg.search_path_hints = search
         training = _load(training, search, "training")
         if cfg.split_by_inds:
-            if cfg.validation_inds:
-                validation = split_labels_by_inds(training, cfg.validation_inds)
-            if cfg.test_inds:
-                test = split_labels_by_inds(training, cfg.test_inds)
-            if cfg.training_inds:
-                training = split_labels_by_inds(training, cfg.training_inds)
+            try:
+                if cfg.validation_inds:
+                    validation = split_labels_by_inds(training, cfg.validation_inds)
+                if cfg.test_inds:
+                    test = split_labels_by_inds(training, cfg.test_inds)
+                if cfg.training_inds:
+                    training = split_labels_by_inds(training, cfg.training_inds)
+            except IndexError as e:
+                raise TrainingSetupError(f"data.labels split indices: {e}") from None
         validation = _load(validation, search, "validation")
         train_inds = val_inds = None
         if isinstance(validation, (int, float)) and not isinstance(validation, bool):
-            user = _user_labeled(training, with_track_only)
+            user = user_labeled(training, with_track_only)
             if len(user) == 0:
                 raise TrainingSetupError(
                     "The training labels have no user-labeled instances"
@@ -240,4 +246,4 @@ def check_config_fits_labels(config, labels) -> None:
 
 
 __all__ = ["DataReaders", "TrainingSetupError", "check_config_fits_labels",
-           "count_user_instances"]
+           "count_user_instances", "user_labeled"]

@@ -36,7 +36,7 @@ PROFILE_DIR = Path(__file__).resolve().parents[2] / "training_profiles"
 
 def _base(run_name: str, unet: UNetConfig, heads: HeadsConfig, input_scaling=1.0,
           plateau_patience: int = 5, plateau_min_delta: float = 1e-8,
-          min_val_batches: int = 10) -> TrainingJobConfig:
+          min_val_batches: int = 10, stop_patience: int = 10) -> TrainingJobConfig:
     cfg = TrainingJobConfig()
     cfg.data.labels.validation_fraction = 0.1
     cfg.data.preprocessing.input_scaling = input_scaling
@@ -55,7 +55,8 @@ def _base(run_name: str, unet: UNetConfig, heads: HeadsConfig, input_scaling=1.0
     s.plateau_min_delta, s.plateau_patience = plateau_min_delta, plateau_patience
     s.plateau_cooldown, s.min_learning_rate = 3, 1e-8
     es = opt.early_stopping
-    es.stop_training_on_plateau, es.plateau_min_delta, es.plateau_patience = True, 1e-8, 10
+    es.stop_training_on_plateau, es.plateau_min_delta = True, 1e-8
+    es.plateau_patience = stop_patience
     cfg.outputs.run_name = run_name
     cfg.outputs.runs_folder = "models"
     cfg.outputs.save_visualizations = True
@@ -81,7 +82,7 @@ def baseline_configs() -> Dict[str, TrainingJobConfig]:
         "baseline.centroid.json": _base(
             "baseline.centroid", _unet(16, 2, 16),
             HeadsConfig(centroid=CentroidsHeadConfig(sigma=2.5, output_stride=2)),
-            input_scaling=0.5),
+            input_scaling=0.5, stop_patience=20),
         "baseline_medium_rf.topdown.json": _base(
             "baseline_medium_rf.topdown", _unet(16, 4, 24),
             HeadsConfig(centered_instance=CenteredInstanceConfmapsHeadConfig(

@@ -28,6 +28,7 @@ from sleapish.nn.training.data_readers import (
     TrainingSetupError,
     check_config_fits_labels,
     count_user_instances,
+    user_labeled,
 )
 from sleapish.nn.training.distribute import is_chief, make_strategy
 from sleapish.nn.training.losses import make_loss_fn, make_metrics, make_optimizer
@@ -202,10 +203,11 @@ class Trainer:
         with self.strategy.scope():
             self._setup_model()
             self._compile()
-        if self._resume_state is not None:
-            C.restore_checkpoint(self.keras_model, self.resume_from, self._resume_state)
-            logger.info("Resumed from %s at epoch %d", self.resume_from,
-                        self.initial_epoch)
+            if self._resume_state is not None:  # optimizer slots must be distributed
+                C.restore_checkpoint(self.keras_model, self.resume_from,
+                                     self._resume_state)
+                logger.info("Resumed from %s at epoch %d", self.resume_from,
+                            self.initial_epoch)
         self._setup_pipelines()
         self._write_run_inputs()
         self.callbacks = self._make_callbacks()
@@ -217,8 +219,8 @@ class Trainer:
             self.run_path = str(self.resume_from)
         elif out.save_outputs:
             model_type = self.head_kind
-            n = len(self.data_readers.training_labels) + len(
-                self.data_readers.validation_labels)
+            n = len(self.data_readers.training_labels_reader) + len(
+                self.data_readers.validation_labels_reader)
             self.run_path = new_run_path(out, base_run_name=f"{model_type}.n={n}")
         if self.run_path is not None and self.is_chief:
             check_writable(self.run_path)
@@ -423,7 +425,7 @@ class Trainer:
         for split, reader in splits:
             if reader is None:
                 continue
-            gt = reader.labels
+            gt = user_labeled(reader.labels, self.head_kind in ID_MODELS)
             if self.eval_max_frames is not None and len(gt) > self.eval_max_frames:
                 gt = split_labels_by_inds(gt, range(self.eval_max_frames))
             t0 = time.perf_counter()
@@ -446,10 +448,18 @@ class Trainer:
         shutil.rmtree(os.path.join(self.run_path, "viz"), ignore_errors=True)
 
     def package(self) -> str:
-        """Zip the run folder next to it; returns the zip path."""
+        """Zip the run folder next to it (atomically); returns the zip path."""
         import shutil
+        import uuid
 
-        return shutil.make_archive(self.run_path, "zip", root_dir=self.run_path)
+        tmp_base = f"{self.run_path}.{uuid.uuid4().hex}.tmp"
+        try:
+            tmp = shutil.make_archive(tmp_base, "zip", root_dir=self.run_path)
+            os.replace(tmp, f"{self.run_path}.zip")
+        finally:
+            if os.path.exists(tmp_base + ".zip"):
+                os.remove(tmp_base + ".zip")
+        return f"{self.run_path}.zip"
 
 
 @attrs.define(eq=False)

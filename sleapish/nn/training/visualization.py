@@ -42,13 +42,14 @@ def plot_example(image: np.ndarray, targets: Dict[str, np.ndarray],
     Returns:
         A `matplotlib.figure.Figure` with one row per head.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     img = image[..., 0] if image.shape[-1] == 1 else image
-    fig, axes = plt.subplots(len(heads), 2, figsize=(8, 4 * len(heads)), squeeze=False)
+    # A Figure with its own Agg canvas: no pyplot, so the user's backend is untouched.
+    fig = Figure(figsize=(8, 4 * len(heads)))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(heads), 2, squeeze=False)
     for row, head in enumerate(heads):
         gt, pr = targets[head.name], predictions[head.name]
         for col, (arr, what) in enumerate([(gt, "target"), (pr, "predicted")]):
@@ -86,11 +87,12 @@ class VisualizationSaver(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         """Write `viz/<name>.<epoch:04d>.png` for every example."""
-        import matplotlib.pyplot as plt
-
         self.folder.mkdir(parents=True, exist_ok=True)
         for name, (inputs, targets) in self.examples.items():
-            preds = self.model.predict_on_batch(inputs)
+            # A direct call runs on this process only (predict_on_batch would be a
+            # collective under MultiWorkerMirroredStrategy, where only the chief
+            # draws).
+            preds = self.model(inputs, training=False)
             if not isinstance(preds, (list, tuple)):
                 preds = [preds]
             pred = {n: np.asarray(p)[0] for n, p in zip(self.model.output_names, preds)}
@@ -100,7 +102,6 @@ class VisualizationSaver(keras.callbacks.Callback):
                                title=f"{name} example, epoch {epoch + 1}")
             with atomic_output(self.folder / f"{name}.{epoch:04d}.png") as tmp:
                 fig.savefig(tmp, format="png", dpi=72)
-            plt.close(fig)
 
 
 __all__ = ["plot_example", "VisualizationSaver"]

@@ -155,3 +155,25 @@ def test_training_from_pkg_slp_without_video(synthetic, tmp_path):
         assert (run / "best_model.h5").exists() and (run / "metrics.val.npz").exists()
     finally:
         moved.rename(synthetic.video_path)
+
+
+def test_out_of_range_split_indices_are_refused(synthetic, tmp_path):
+    from sleapish.nn.training import TrainingSetupError
+
+    cfg = tiny_config("centroid", tmp_path)
+    cfg.data.labels.split_by_inds = True
+    cfg.data.labels.validation_inds = [30, 31, 99]
+    with pytest.raises(TrainingSetupError, match=r"split indices.*\[99\]"):
+        _from_config(cfg, str(synthetic.labels_path))
+
+
+def test_centroid_profile_has_sleap_baseline_values():
+    from sleapish.nn.config import TrainingJobConfig
+    from sleapish.nn.training.profiles import find_profile
+
+    cfg = TrainingJobConfig.load_json(find_profile("baseline.centroid"))
+    assert cfg.data.preprocessing.input_scaling == 0.5
+    assert cfg.model.heads.centroid.sigma == 2.5
+    assert cfg.model.heads.centroid.output_stride == 2
+    assert cfg.optimization.early_stopping.plateau_patience == 20
+    assert cfg.optimization.learning_rate_schedule.plateau_patience == 5
