@@ -84,6 +84,14 @@ def create_trainer(args):
     from sleapish.nn.training import Trainer, resume
 
     if args.resume:
+        ignored = [f"--{k}" for k in ("seed", "run_name", "prefix", "suffix",
+                                       "base_checkpoint", "val_labels", "test_labels")
+                   if getattr(args, k)] + [f for f, on in (
+                       ("--tensorboard", args.tensorboard), ("--save_viz", args.save_viz),
+                       ("CONFIG", args.training_job_path)) if on]
+        if ignored:
+            logging.getLogger(__name__).warning(
+                "--resume continues the run as configured; ignoring %s", ignored)
         return resume(args.resume, strategy=args.strategy, verbosity=args.verbosity,
                       eval_max_frames=args.eval_max_frames,
                       video_search_paths=[v for v in args.video_paths.split(",") if v])

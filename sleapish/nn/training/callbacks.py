@@ -189,12 +189,15 @@ class ResumeCheckpoint(keras.callbacks.Callback):
         run_path: The run folder.
         stateful: Callbacks (name -> callback with `get_state()`) whose state is
             saved.
+        seed: The run's seed (a resumed run reseeds with `seed + next_epoch`).
     """
 
-    def __init__(self, run_path: str, stateful: Dict[str, Any]):
+    def __init__(self, run_path: str, stateful: Dict[str, Any],
+                 seed: Optional[int] = None):
         super().__init__()
         self.folder = Path(run_path) / RESUME_DIR
         self.stateful = stateful
+        self.seed = seed
 
     def on_epoch_end(self, epoch, logs=None):
         """Checkpoint after epoch `epoch` (0-based)."""
@@ -208,6 +211,7 @@ class ResumeCheckpoint(keras.callbacks.Callback):
         state = {"next_epoch": epoch + 1, "checkpoint": f"{name}/ckpt",
                  "learning_rate": current_lr(self.model),
                  "stop_training": bool(self.model.stop_training),
+                 "seed": self.seed,
                  "callbacks": {k: cb.get_state() for k, cb in self.stateful.items()},
                  "time": time.time()}
         atomic_write_text(self.folder / STATE_FILE, json.dumps(state, indent=2))

@@ -365,7 +365,8 @@ class Trainer:
         for name, cb in stateful.items():
             cb.resume_state = state.get(name)
         if run is not None:
-            cbs.append(C.ResumeCheckpoint(run, stateful))
+            seed = (self._resume_state or {}).get("seed", self.seed)
+            cbs.append(C.ResumeCheckpoint(run, stateful, seed=seed))
         return cbs
 
     # ------------------------------------------------------------------ train
@@ -532,7 +533,9 @@ def resume(run_folder, strategy="default", verbosity: str = "rich",
     """A trainer that continues an interrupted run from its last checkpoint.
 
     The run's own `training_config.json` and `labels_gt.{train,val,test}.slp` are
-    used, so the split, inferred values and run folder are the same.
+    used, so the split, inferred values and run folder are the same. A seeded run
+    is reseeded with `seed + next_epoch` (shuffling and augmentation continue
+    reproducibly without replaying the first epochs' random draws).
 
     Args:
         run_folder: The run folder to continue.
@@ -551,7 +554,8 @@ def resume(run_folder, strategy="default", verbosity: str = "rich",
     if not cfg_path.exists():
         raise FileNotFoundError(f"{run} is not a sleapish run folder: "
                                 f"{cfg_path.name} is missing. Received: {run}")
-    C.load_resume_state(run)  # fail early with a clear message
+    state = C.load_resume_state(run)  # fail early with a clear message
+    seed = state.get("seed")
     cfg = TrainingJobConfig.load_json(cfg_path)
     cfg.data.labels.split_by_inds = False
     test = run / "labels_gt.test.slp"
@@ -561,7 +565,9 @@ def resume(run_folder, strategy="default", verbosity: str = "rich",
         validation_labels=str(run / "labels_gt.val.slp"),
         test_labels=str(test) if test.exists() else None,
         video_search_paths=search, strategy=strategy, verbosity=verbosity,
-        eval_max_frames=eval_max_frames, resume_from=str(run))
+        eval_max_frames=eval_max_frames, resume_from=str(run),
+        seed=None if seed is None else int(seed) + int(state["next_epoch"]))
+    trainer.seed = seed  # the run's own seed is what later checkpoints record
     return trainer
 
 

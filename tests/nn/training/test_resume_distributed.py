@@ -90,6 +90,8 @@ def test_sigkill_mid_epoch_then_resume_finishes_without_losing_anything(
     assert int(opt.iterations.numpy()) == 4 * 25
     assert _epochs(run) == [0, 1, 2, 3]
     assert load_resume_state(run)["next_epoch"] == 4
+    assert load_resume_state(run)["seed"] == 2  # the run's seed, kept across resumes
+    assert trainer.seed == 2
     for name, data in frozen.items():
         assert (run / name).read_bytes() == data, name
     for name in ("best_model.h5", "labels_pr.val.slp", "metrics.val.npz"):

@@ -144,6 +144,7 @@ def test_resume_state_after_training(trained_run):
     state = load_resume_state(trained_run)
     assert state["next_epoch"] == 3
     assert state["learning_rate"] == pytest.approx(1e-4)
+    assert state["seed"] == 3
     assert set(state["callbacks"]) == {"reduce_lr", "best_model", "early_stopping"}
     assert len(list((trained_run / "resume").glob("epoch_*"))) == 1
 
