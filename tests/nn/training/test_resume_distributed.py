@@ -184,3 +184,49 @@ def test_multiworker_strategy_two_processes_only_chief_writes(synthetic, tmp_pat
     assert _epochs(tmp_path / "mw") == [0, 1]
     assert (tmp_path / "mw" / "best_model.h5").exists()
     assert "Run folder:" in outs[0][0]
+
+
+MIRRORED_RESUME_SCRIPT = r"""
+import json, sys
+import tensorflow as tf
+cpus = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(
+    cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+from sleapish.nn.config import TrainingJobConfig
+from sleapish.nn.training import Trainer, resume
+cfg = TrainingJobConfig.load_json(sys.argv[1])
+t = Trainer.from_config(cfg, training_labels=sys.argv[2], seed=4, strategy="mirrored",
+                        verbosity="none", eval_max_frames=2)
+t.train()
+run = t.run_path
+# Ask for one more epoch than was trained, then resume under the strategy.
+cfg2 = TrainingJobConfig.load_json(run + "/training_config.json")
+cfg2.optimization.epochs = 3
+cfg2.save_json(run + "/training_config.json")
+r = resume(run, strategy="mirrored", verbosity="none", eval_max_frames=2)
+r.setup()
+opt = r.keras_model.optimizer
+slots = [v for v in opt.variables if "iteration" not in v.name and "learning_rate" not in v.name]
+out = {"iterations": int(opt.iterations.numpy()),
+       "slot_types": sorted({type(v).__name__ for v in slots}),
+       "initial_epoch": r.initial_epoch}
+r.train()
+out["after"] = int(opt.iterations.numpy())
+print("RESULT" + json.dumps(out))
+"""
+
+
+def test_resume_under_mirrored_strategy_restores_distributed_optimizer_state(
+        synthetic, tmp_path):
+    cfg = _deterministic_config("centroid", tmp_path, epochs=2, batches=3)
+    cfg.outputs.save_outputs = True
+    cfg.outputs.run_name = "mirrored_resume"
+    cfg.save_json(tmp_path / "cfg.json")
+    r = subprocess.run([sys.executable, "-c", MIRRORED_RESUME_SCRIPT,
+                        str(tmp_path / "cfg.json"), str(synthetic.labels_path)],
+                       cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.split("RESULT", 1)[1])
+    assert out["initial_epoch"] == 2 and out["iterations"] == 6 and out["after"] == 9
+    assert out["slot_types"] and all("Mirrored" in t for t in out["slot_types"]), out
+    assert _epochs(tmp_path / "mirrored_resume") == [0, 1, 2]
