@@ -15,10 +15,9 @@ import re
 import sys
 from pathlib import Path
 
+import nbclient  # dev dependencies: a missing one is a failure, not a skip
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
