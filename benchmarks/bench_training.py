@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_training_reference import _batch_timer  # one batch timer for both
+
 REPO = Path(__file__).resolve().parents[1]
 REPORT = REPO / "benchmarks" / "reports" / "training.md"
 
@@ -43,25 +45,6 @@ PROFILES = [
 ]
 IMAGE_SIZE = (512, 512)
 N_FRAMES = 40
-
-
-def _batch_timer():
-    """A Keras callback recording the wall time of every training batch (`.times`)."""
-    from sleapish.nn._backend import keras
-
-    class BatchTimer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.times = []
-            self._t = 0.0
-
-        def on_train_batch_begin(self, batch, logs=None):
-            self._t = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.times.append(time.perf_counter() - self._t)
-
-    return BatchTimer()
 
 
 def _machine_info() -> list:
@@ -136,16 +119,17 @@ def _bench_one(kind, profile, labels_path, n_steps, n_warmup, pipe_passes,
            callbacks=[timer])
     warmup_s = time.perf_counter() - t
     if n_steps is None:  # about `step_budget_s` of measured steps, 10..100 steps
-        n_steps = int(min(100, max(10, step_budget_s / max(timer.times[-1], 1e-3))))
+        n_steps = int(min(100, max(10, step_budget_s / max(timer.times[-1][1], 1e-3))))
     timer = _batch_timer()
     t = time.perf_counter()
     km.fit(trainer.train_dataset, epochs=1, steps_per_epoch=n_steps, verbose=0,
            callbacks=[timer])
     step_s = (time.perf_counter() - t) / n_steps
-    median_batch = statistics.median(timer.times[1:] or timer.times)
+    batch_s = [dt for _, dt in timer.times]
+    median_batch = statistics.median(batch_s[1:] or batch_s)
     row = dict(kind=kind, profile=profile, shape=shape, params=params, bs=bs,
                steps_per_s=1.0 / step_s, s_per_step=step_s, median_batch=median_batch,
-               first_batch=timer.times[0],
+               first_batch=batch_s[0],
                pipe_bps=1.0 / pipe_s, pipe_s=pipe_s, share=pipe_s / step_s,
                setup_s=setup_s, warmup_s=warmup_s, n_steps=n_steps, n_pipe=n_pipe,
                n_train=n_examples)

@@ -264,7 +264,6 @@ class ProgressBar(keras.callbacks.Callback):
         self.initial_epoch = initial_epoch
         self.print_fn = print_fn
         self._bar = None
-        self._t0 = None
         self._epoch_times: List[float] = []
 
     def on_epoch_begin(self, epoch, logs=None):
