@@ -47,12 +47,65 @@ def video_lock(video) -> threading.Lock:
         return lock
 
 
+def ensure_open(video):
+    """Open a `sleap_io.Video` whose backend is closed, as SLEAP opens videos on read.
+
+    Videos from `Labels.extract(...)`, `sio.Video(filename, open_backend=False)` or
+    a labels file loaded with closed backends have no backend yet. Media files are
+    opened with the pinned decoder (:data:`VIDEO_PLUGIN`).
+
+    Args:
+        video: A `sleap_io.Video`.
+
+    Returns:
+        The same video, with an open backend.
+
+    Raises:
+        VideoReadError: If the file is missing or cannot be opened; the message names
+            the file.
+    """
+    if getattr(video, "backend", None) is not None:
+        return video
+    filename = video.filename
+    with video_lock(video):
+        if video.backend is not None:
+            return video
+        if isinstance(filename, (list, tuple)):  # image sequence
+            missing = [f for f in filename if not Path(f).exists()]
+        else:
+            missing = [] if Path(filename).exists() else [filename]
+        if missing:
+            raise VideoReadError(f"Video {filename} is not open and its file is missing. "
+                                 f"Received: {missing[0]!r}")
+        kwargs = {}
+        if not isinstance(filename, (list, tuple)) and Path(filename).suffix.lower() not in (
+                ".h5", ".hdf5", ".slp") and not Path(filename).is_dir():
+            kwargs["plugin"] = VIDEO_PLUGIN
+        try:
+            video.open(**kwargs)
+        except Exception as e:
+            raise VideoReadError(f"Could not open {filename} as a video "
+                                 f"({type(e).__name__}: {e}). Received: {filename!r}"
+                                 ) from None
+        if video.backend is None:
+            raise VideoReadError(f"Could not open {filename} as a video. "
+                                 f"Received: {filename!r}")
+    return video
+
+
 def video_shape(video):
     """`video.shape` read under the video's lock (sleap-io may decode a frame for it).
+
+    A closed video is opened first (:func:`ensure_open`) when its file exists.
 
     Returns:
         `(n_frames, height, width, channels)` or `None` if unknown.
     """
+    if getattr(video, "backend", None) is None:
+        try:
+            ensure_open(video)
+        except VideoReadError:
+            pass
     with video_lock(video):
         return video.shape
 
@@ -115,15 +168,14 @@ def read_frames(video, frame_inds: Sequence[int]) -> np.ndarray:
         grayscale video decoded from 3 channels, the single channel is the blue one
         (channel 0 of OpenCV's BGR frame), as in SLEAP.
 
+    A closed video (e.g. from `Labels.extract`) is opened first, as SLEAP does.
+
     Raises:
-        VideoReadError: If the video is not open or a frame does not decode; the
-            message names the video file and the frame index.
+        VideoReadError: If the video cannot be opened or a frame does not decode;
+            the message names the video file and the frame index.
     """
     inds: List[int] = [int(i) for i in frame_inds]
-    if video.backend is None:
-        raise VideoReadError(
-            f"Video {video.filename} is not open (file missing?). "
-            f"Received: frames {inds[:5]}")
+    ensure_open(video)
     lock = video_lock(video)
     with lock:  # len() and shape may decode a frame too
         n = len(video)

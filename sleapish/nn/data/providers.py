@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import attrs
 import numpy as np
 
-from sleapish.io.video import read_frames, video_shape
+from sleapish.io.video import ensure_open, read_frames, video_shape
 from sleapish.nn._backend import tf
 
 
@@ -197,7 +197,7 @@ class VideoReader:
     `"scale"` float32 `(2,)`, `"raw_image_size"` int32 `(3,)`.
 
     Attributes:
-        video: An open `sleap_io.Video`.
+        video: A `sleap_io.Video` (opened here if its backend is closed).
         example_indices: Frame indices to read (all frames when `None`).
     """
 
@@ -214,6 +214,7 @@ class VideoReader:
                    example_indices=example_indices)
 
     def __attrs_post_init__(self):
+        ensure_open(self.video)
         n = len(self.video)
         if self.example_indices is None:
             self.example_indices = np.arange(n)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from pathlib import Path
 from typing import Optional, Union
 
@@ -94,7 +96,14 @@ def load_keras_model(path: PathLike):
 
 
 def find_head(keras_model, name: str) -> Optional[int]:
-    """Index of the output whose layer name contains `name` (old SLEAP adds `_0`).
+    """Index of the output of head `name`: the output named exactly `name`, else
+    SLEAP's legacy `<name>_<k>` (files before SLEAP 1.1 name heads `<name>_0`), else
+    the first output whose name contains `name` (SLEAP's substring rule).
+
+    Stacked backbones (e.g. Hourglass with `stacks=3`) have one output per stack and
+    head: the intermediate ones are `<name>_0`, `<name>_1`, ... and the final one is
+    `<name>`, which is the one returned. Among legacy suffixes only, the highest `k`
+    (the last stack) is returned.
 
     Args:
         keras_model: A `tf_keras.Model`.
@@ -103,28 +112,41 @@ def find_head(keras_model, name: str) -> Optional[int]:
     Returns:
         The output index, or `None` if no output matches.
     """
-    for i, out_name in enumerate(keras_model.output_names):
-        if out_name == name or out_name.startswith(name + "_"):
-            return i
-    return None
+    names = list(keras_model.output_names)
+    if name in names:
+        return names.index(name)
+    suffixed = [(int(m.group(1)), i) for i, n in enumerate(names)
+                if (m := re.fullmatch(re.escape(name) + r"_(\d+)", n))]
+    if suffixed:
+        return max(suffixed)[1]
+    return next((i for i, n in enumerate(names) if name in n), None)
 
 
 def get_model_output_stride(keras_model, input_ind: int = 0, output_ind: int = -1) -> int:
-    """Stride of an output relative to an input, from their static shapes.
+    """Stride of an output relative to an input, from their static heights.
+
+    Args:
+        keras_model: A `tf_keras.Model`.
+        input_ind: Index of the reference input (the first by default).
+        output_ind: Index of the output (the last by default).
+
+    Returns:
+        `input_height // output_height` (int), as SLEAP; a `UserWarning` is issued
+        when the heights do not divide evenly.
 
     Raises:
-        ValueError: If the shapes are unknown or not an integer ratio.
+        ValueError: If either height is unknown (`None`).
     """
     in_shape = keras_model.inputs[input_ind].shape
     out_shape = keras_model.outputs[output_ind].shape
     if in_shape[1] is None or out_shape[1] is None:
         raise ValueError("Cannot infer the output stride of a model with unknown "
                          f"spatial shapes. Received: input {in_shape}, output {out_shape}")
-    ratio = in_shape[1] / out_shape[1]
-    if ratio != int(ratio):
-        raise ValueError(f"Output stride is not an integer. Received: input {in_shape}, "
-                         f"output {out_shape}")
-    return int(ratio)
+    size_in, size_out = int(in_shape[1]), int(out_shape[1])
+    if size_in % size_out != 0:
+        warnings.warn(f"Model input of shape {in_shape} does not divide evenly with "
+                      f"output of shape {out_shape}.", UserWarning, stacklevel=2)
+    return size_in // size_out
 
 
 def reset_input_layer(keras_model, new_shape=None):

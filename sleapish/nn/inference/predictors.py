@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
 
@@ -459,18 +460,43 @@ def _load(paths, peak_threshold, integral_refinement, integral_patch_size, batch
                       **kwargs)
 
 
-def _class_instances(out, i, skeleton, tracks) -> list:
-    """Instances of frame `i` of an identity model: row k is class k; score and
-    tracking score are the mean class probability."""
+def _class_instances(out, i, skeleton, tracks, instance_scores) -> list:
+    """Instances of frame `i` of an identity model, as SLEAP 1.4.1 builds them.
+
+    Row k of the outputs is class k (track k). The tracking score is the class
+    probability (the mean over nodes for bottom-up class maps). The instance score is
+    given per class row by `instance_scores` (float `(n_classes,)`, NaN where absent).
+    """
     pts, vals = out["instance_peaks"][i], out["instance_peak_vals"][i]
     probs = out["instance_scores"][i]
     keep = [k for k in range(len(pts)) if not np.isnan(pts[k]).all()]
-    scores = np.array([float(np.nanmean(probs[k])) for k in keep])
-    inst = instances_from_arrays(pts[keep], vals[keep], scores, skeleton,
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+        tracking = np.array([float(np.nanmean(probs[k])) for k in keep])
+    inst = instances_from_arrays(pts[keep], vals[keep],
+                                 np.asarray(instance_scores, np.float64)[keep], skeleton,
                                  tracks=[tracks[k] for k in keep])
-    for p, score in zip(inst, scores):
+    for p, score in zip(inst, tracking):
         p.tracking_score = float(score)
     return inst
+
+
+def _mean_point_scores(vals: np.ndarray) -> np.ndarray:
+    """Mean of each row's point scores, ignoring NaN (NaN for an all-NaN row)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.asarray(vals, np.float64), axis=-1)
+
+
+def _positional_centroid_scores(out, i, n_classes: int) -> np.ndarray:
+    """SLEAP 1.4.1's top-down identity instance scores: class row k takes the
+    centroid value of the k-th centroid of the frame (not of the crop assigned to
+    class k), NaN-padded across the batch; NaN when there is no k-th centroid."""
+    cvals = np.asarray(out["centroid_vals"][i], np.float64).reshape(-1)
+    scores = np.full(n_classes, np.nan)
+    n = min(n_classes, len(cvals))
+    scores[:n] = cvals[:n]
+    return scores
 
 
 def _class_tracks(names):
@@ -510,7 +536,8 @@ class BottomUpMultiClassPredictor(Predictor):
         return self._tracks
 
     def _frame_instances(self, out, i):
-        return _class_instances(out, i, self.skeleton, self.tracks)
+        scores = _mean_point_scores(out["instance_peak_vals"][i])
+        return _class_instances(out, i, self.skeleton, self.tracks, scores)
 
 
 @attrs.define
@@ -539,7 +566,12 @@ class TopDownMultiClassPredictor(_TopDownBase):
         return self._tracks
 
     def _frame_instances(self, out, i):
-        return _class_instances(out, i, self.skeleton, self.tracks)
+        n_classes = len(out["instance_peaks"][i])
+        if "centroid_vals" in out:
+            scores = _positional_centroid_scores(out, i, n_classes)
+        else:
+            scores = np.ones(n_classes)
+        return _class_instances(out, i, self.skeleton, self.tracks, scores)
 
 
 @attrs.define

@@ -153,3 +153,27 @@ def test_written_predictions_have_sleaps_hdf5_layout(shared_data, tmp_path):
             assert ours[key].dtype.names == ref[key].dtype.names, key
     back = sleapish.load_file(out, search_paths=[shared_data / "videos"])
     assert sorted(t.name for t in back.tracks) == ["female", "male"]
+
+
+def test_multiclass_bottomup_scores_are_sleaps(shared_data):
+    """Instance score = mean point confidence, tracking score = mean class
+    probability, as SLEAP 1.4.1 writes them (its output on clip.mp4 frames 0-4,
+    where TF 2.15 and 2.21 pick the same peaks; other frames: tests/nn/test_identity.py)."""
+    from pathlib import Path
+
+    from sleapish.nn.data.providers import VideoReader
+
+    ref = np.load(Path(shared_data).parent / "reference_runs" / "multiclass_clip_0-149.npz")
+    predictor = sleapish.load_model(_m(shared_data, BU_MC), progress_reporting="none")
+    video = sleapish.load_video(shared_data / "videos" / "clip.mp4")
+    labels = predictor.predict(VideoReader(video, example_indices=list(range(5))))
+    got = {(lf.frame_idx, i.track.name): i for lf in labels for i in lf.instances}
+    names = ["female", "male"]
+    rows = np.flatnonzero(ref["frame_idx"] < 5)
+    assert len(got) == len(rows) == 10
+    for r in rows:
+        inst = got[(int(ref["frame_idx"][r]), names[ref["track_ind"][r]])]
+        np.testing.assert_allclose(inst.numpy(), ref["points"][r], atol=0.01)
+        assert inst.score == pytest.approx(ref["score"][r], abs=1e-5)
+        assert inst.tracking_score == pytest.approx(ref["tracking_score"][r], abs=1e-6)
+        assert inst.score == pytest.approx(float(np.nanmean(inst.points["score"])), abs=1e-6)
