@@ -292,14 +292,15 @@ def compute_dists(positive_pairs: Sequence[Tuple]) -> Dict[str, Any]:
 
     Returns:
         `{"dists": (n_pairs, n_nodes) float64 array (NaN where either point is
-        missing), "frame_idxs": list of int, "video_paths": list of str}`; frame
-        index and path are `None` for plain tuples without a frame.
+        missing), "frame_idxs": list of int, "video_paths": list of str}`, the frame
+        from `PositivePair.frame_gt` or the ground-truth instance's `frame`
+        attribute; frame index and path are `None` when neither is known.
     """
     if not positive_pairs:
         return {"dists": np.zeros((0, 0)), "frame_idxs": [], "video_paths": []}
     gt = np.stack([pair[0].numpy() for pair in positive_pairs])
     pr = np.stack([pair[1].numpy() for pair in positive_pairs])
-    frames = [getattr(pair, "frame_gt", None) for pair in positive_pairs]
+    frames = [_pair_frame(pair) for pair in positive_pairs]
     return {
         "dists": np.linalg.norm(pr - gt, axis=-1),
         "frame_idxs": [None if f is None else int(f.frame_idx) for f in frames],
@@ -307,8 +308,17 @@ def compute_dists(positive_pairs: Sequence[Tuple]) -> Dict[str, Any]:
     }
 
 
+def _pair_frame(pair):
+    """The ground-truth frame of a pair: `PositivePair.frame_gt`, else the ground-truth
+    instance's own `frame` (SLEAP instances know theirs), else `None`."""
+    frame = getattr(pair, "frame_gt", None)
+    return frame if frame is not None else getattr(pair[0], "frame", None)
+
+
 def _video_path(video) -> str:
-    name = video.filename
+    name = getattr(video, "filename", None)
+    if name is None:  # SLEAP's Video keeps it on its backend
+        name = video.backend.filename
     return str(name[0] if isinstance(name, list) and name else name)
 
 
@@ -505,29 +515,62 @@ def evaluate(labels_gt, labels_pr, oks_stddev: float = 0.025,
     return metrics
 
 
-def evaluate_model(cfg, labels_gt, labels_pr, save: bool = True,
-                   split_name: str = "test",
-                   model_dir: Optional[Union[str, os.PathLike]] = None):
-    """Evaluate a model's predictions and save them with their metrics.
+def _keras_model(model):
+    """The `tf_keras.Model` of a `sleapish.nn.model.Model` (or the model itself)."""
+    km = getattr(model, "keras_model", model)
+    if km is None or not hasattr(km, "inputs"):
+        raise ValueError("evaluate_model needs a model with a built Keras model "
+                         "(`Model.keras_model`). Received: "
+                         f"{type(model).__name__}")
+    return km
 
-    Unlike SLEAP, which predicts inside this function, the predictions are passed in
-    (e.g. from a `sleapish.nn.inference` predictor).
+
+def evaluate_model(cfg, labels_gt, model=None, save: bool = True,
+                   split_name: str = "test", *, labels_pr=None):
+    """Predict with a trained model, evaluate, and save predictions and metrics.
+
+    As SLEAP's: the predictor is chosen from the config's head (centroid or
+    centered-instance models make a top-down predictor whose other half comes from
+    the ground truth; multi-instance, single-instance and the multi-class heads their
+    own), with SLEAP's predictor defaults (integral refinement, peak threshold 0.2,
+    batches of 4), and run on the ground-truth frames.
 
     Args:
-        cfg: The model's `TrainingJobConfig` (its `outputs.run_path` is the default
-            output folder).
-        labels_gt: `sleap_io.Labels` with the ground truth.
-        labels_pr: `sleap_io.Labels` with the model's predictions.
+        cfg: The model's `TrainingJobConfig`; `cfg.outputs.run_path` is the output
+            folder (created if missing, as SLEAP's `Labels.save_file` does).
+        labels_gt: A `LabelsReader` over the ground truth or a `sleap_io.Labels`.
+        model: The trained `sleapish.nn.model.Model` (its `keras_model` is used) or a
+            `tf_keras.Model`. Not needed when `labels_pr` is given.
         save: If `True`, write `labels_pr.{split_name}.slp` and
-            `metrics.{split_name}.npz` (atomically) to the model folder.
+            `metrics.{split_name}.npz` (each atomically) to the run folder.
         split_name: Split name used in the file names.
-        model_dir: Output folder; defaults to `cfg.outputs.run_path`.
+        labels_pr: sleapish extension: predictions made elsewhere (`sleap_io.Labels`);
+            the model is then not run.
 
     Returns:
-        `(labels_pr, metrics)`; `metrics` is `None` if they could not be computed.
+        `(labels_pr, metrics)`: the predictions (`sleap_io.Labels`) and the metrics
+        dict of :func:`evaluate`, or `None` if they could not be computed.
+
+    Raises:
+        ValueError: If neither a model nor `labels_pr` is given, or for a config
+            whose head makes no predictor.
     """
+    if labels_pr is None:
+        from sleapish.nn.inference.loading import reset_input_layer
+        from sleapish.nn.inference.loading_api import predictor_from_models
+
+        if model is None:
+            raise ValueError("evaluate_model needs a model (or labels_pr). Received: "
+                             "model=None")
+        predictor = predictor_from_models([(cfg, reset_input_layer(_keras_model(model)))],
+                                          progress_reporting="none")
+        labels_pr = predictor.predict(labels_gt, make_labels=True)
+
+    from sleapish.nn.data.providers import LabelsReader
+
+    gt = labels_gt.labels if isinstance(labels_gt, LabelsReader) else labels_gt
     try:
-        metrics = evaluate(labels_gt, labels_pr)
+        metrics = evaluate(gt, labels_pr)
     except Exception:  # SLEAP also carries on without metrics.
         logger.warning("Failed to compute metrics.", exc_info=True)
         metrics = None
@@ -535,7 +578,8 @@ def evaluate_model(cfg, labels_gt, labels_pr, save: bool = True,
     if save:
         from sleapish.io import save_file
 
-        folder = str(model_dir) if model_dir is not None else cfg.outputs.run_path
+        folder = cfg.outputs.run_path
+        os.makedirs(folder, exist_ok=True)
         labels_path = os.path.join(folder, f"labels_pr.{split_name}.slp")
         save_file(labels_pr, labels_path)
         logger.info("Saved predictions: %s", labels_path)

@@ -216,17 +216,35 @@ def test_npz_roundtrip_plain_arrays(tmp_path):
 
 def test_evaluate_model_writes_atomically(tmp_path):
     labels_gt, labels_pr = _gt([GT_A]), _labels({0: [(GT_A, 1.0)]})
-    cfg = types.SimpleNamespace(outputs=types.SimpleNamespace(run_path=str(tmp_path)))
-    out_pr, m = evaluate_model(cfg, labels_gt, labels_pr, split_name="val")
+    run = tmp_path / "models" / "run1"  # created, as SLEAP's Labels.save_file does
+    cfg = types.SimpleNamespace(outputs=types.SimpleNamespace(run_path=str(run)))
+    out_pr, m = evaluate_model(cfg, labels_gt, split_name="val", labels_pr=labels_pr)
     assert out_pr is labels_pr and m["oks_voc.mAP"] == pytest.approx(1.0)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels_pr.val.slp",
-                                                          "metrics.val.npz"]
-    assert load_metrics(tmp_path / "metrics.val.npz")["oks.mOKS"] == 1.0
+    assert sorted(p.name for p in run.iterdir()) == ["labels_pr.val.slp",
+                                                     "metrics.val.npz"]
+    assert load_metrics(run / "metrics.val.npz")["oks.mOKS"] == 1.0
     # A failed write leaves nothing behind.
     with pytest.raises(FileNotFoundError):
         save_metrics(tmp_path / "missing" / "metrics.npz", m)
-    _, m = evaluate_model(cfg, labels_gt, labels_pr, save=False, model_dir=tmp_path / "x")
+    cfg.outputs.run_path = str(tmp_path / "x")
+    _, m = evaluate_model(cfg, labels_gt, save=False, labels_pr=labels_pr)
     assert not (tmp_path / "x").exists()
+    with pytest.raises(ValueError, match="model"):
+        evaluate_model(cfg, labels_gt, save=False)
+
+
+def test_compute_dists_uses_instance_frames():
+    """SLEAP's instances know their frame; plain `(gt, pr, oks)` tuples of such
+    instances get frame indices and video paths too."""
+    video = types.SimpleNamespace(backend=types.SimpleNamespace(filename="a.mp4"))
+    frame = types.SimpleNamespace(frame_idx=7, video=video)
+    gt = types.SimpleNamespace(numpy=lambda: GT_A, frame=frame)
+    pr = types.SimpleNamespace(numpy=lambda: GT_A + [[3.0, 4.0], [0.0, 1.0]])
+    d = compute_dists([(gt, pr, np.nan)])
+    assert_allclose(d["dists"], [[5.0, 1.0]])
+    assert d["frame_idxs"] == [7] and d["video_paths"] == ["a.mp4"]
+    d = compute_dists([(types.SimpleNamespace(numpy=lambda: GT_A), pr, 0.0)])
+    assert d["frame_idxs"] == [None] and d["video_paths"] == [None]
 
 
 def _sleap_style_npz(path, obj):
@@ -312,3 +330,32 @@ def test_evaluate_matches_sleap_metrics(shared_data, model):
         a, b = np.asarray(ref[key]), np.asarray(ours[key])
         assert a.shape == b.shape, key
         assert_allclose(b.astype(float), a.astype(float), atol=1e-6, rtol=0, err_msg=key)
+
+
+@pytest.mark.shared_data
+def test_evaluate_model_predicts_like_sleap(shared_data, tmp_path):
+    """SLEAP's signature: `evaluate_model(cfg, labels_gt, model)` predicts the
+    ground-truth frames itself; on SLEAP's bottom-up model its metrics are SLEAP's."""
+    import sleapish
+    from sleapish.nn.config import TrainingJobConfig
+    from sleapish.nn.data.providers import LabelsReader
+    from sleapish.nn.inference import load_keras_model
+    from sleapish.nn.model import Model
+
+    folder = shared_data / "models" / MODELS[0]
+    cfg = TrainingJobConfig.load_json(str(folder / "training_config.json"))
+    cfg.outputs.runs_folder = str(tmp_path)
+    gt = sleapish.load_file(folder / "labels_gt.val.slp",
+                            search_paths=[shared_data / "videos"])
+    model = Model.from_config(cfg.model, skeleton=gt.skeletons[0])
+    model.keras_model = load_keras_model(folder)
+    reader = LabelsReader(labels=gt, user_instances_only=True)
+    labels_pr, m = evaluate_model(cfg=cfg, labels_gt=reader, model=model, save=True,
+                                  split_name="test")
+    assert len(labels_pr) == len(gt)
+    ref = load_metrics(folder, split="val")
+    for key in ("oks_voc.mAP", "oks.mOKS", "dist.avg", "vis.tp", "pck.mPCK"):
+        assert_allclose(m[key], ref[key], atol=1e-4, err_msg=key)
+    run = Path(cfg.outputs.run_path)
+    assert load_metrics(run, split="test")["oks_voc.mAP"] == pytest.approx(m["oks_voc.mAP"])
+    assert (run / "labels_pr.test.slp").is_file()

@@ -134,11 +134,15 @@ def _flat_crops(inputs):
 def _run_on_crops(layer: InferenceLayer, crops):
     """Model outputs for `(n, S, S, C)` crops, including n == 0.
 
+    Crops are resized by `layer.input_scale` first when `layer.resize_input_image`
+    (crops cut from the full-size image); top-down predictors cut them from the
+    already-resized image and turn that off, as SLEAP (#2054) does.
+
     Keras convolutions fail on empty batches, so an empty input is replaced by one
     blank crop whose outputs are then dropped.
     """
     n = tf.shape(crops)[0]
-    x = layer.preprocess(crops, resize=False)
+    x = layer.preprocess(crops, resize=getattr(layer, "resize_input_image", False))
     x = tf.cond(n > 0, lambda: x, lambda: tf.pad(x, [[0, 1], [0, 0], [0, 0], [0, 0]]))
     return [o[:n] for o in model_outputs(layer.keras_model, x)]
 
@@ -219,6 +223,7 @@ class CentroidCrop(InferenceLayer):
         self.max_instances = None if max_instances is None else int(max_instances)
         self.precrop_resize = float(precrop_resize)
 
+    @tf.function
     def call(self, inputs) -> Dict[str, tf.Tensor]:
         """Find centroids and crop around them.
 
@@ -301,13 +306,17 @@ class CentroidCropGroundTruth(keras.layers.Layer):
 class FindInstancePeaks(InferenceLayer):
     """Centered-instance model inference on crops: global peaks per crop.
 
-    Crops are expected at the model's scale (SLEAP #2054: the cropping layer resizes
-    the full image by `precrop_resize = input_scale` first); `input_scale` maps the
+    With `resize_input_image` (the default, as in SLEAP), crops are full-size and
+    resized by `input_scale` before the model. Top-down predictors crop the image
+    already resized by the cropping layer (`precrop_resize = input_scale`, SLEAP
+    #2054) and pass `resize_input_image=False`; either way `input_scale` maps the
     peaks back to the full image.
 
     Attributes:
         keras_model: Model predicting centered-instance confidence maps.
-        input_scale: Scale of the crops relative to the full image.
+        input_scale: Scale of the model's input relative to the full image.
+        resize_input_image: Resize the crops by `input_scale` before the model
+            (False when they are cut from an image resized already).
         output_stride: Stride of the confidence maps relative to the crops; inferred
             when None.
         peak_threshold: Minimum confidence map value for a valid peak.
@@ -321,12 +330,14 @@ class FindInstancePeaks(InferenceLayer):
     """
 
     def __init__(self, keras_model, input_scale: float = 1.0,
+                 resize_input_image: bool = True,
                  output_stride: Optional[int] = None, peak_threshold: float = 0.2,
                  refinement: Optional[str] = "local", integral_patch_size: int = 5,
                  return_confmaps: bool = False, confmaps_ind: Optional[int] = None,
                  offsets_ind: Optional[int] = None, **kwargs):
         super().__init__(keras_model=keras_model, input_scale=input_scale,
                          pad_to_stride=1, **kwargs)
+        self.resize_input_image = bool(resize_input_image)
         self.output_stride = self._init_peak_finding(
             "CenteredInstanceConfmapsHead", confmaps_ind, offsets_ind, output_stride, peak_threshold, refinement,
             integral_patch_size, return_confmaps)
@@ -409,7 +420,9 @@ class TopDownMultiClassFindPeaks(InferenceLayer):
     Attributes:
         keras_model: Model predicting centered-instance confidence maps and class
             vectors.
-        input_scale: Scale of the crops relative to the full image.
+        input_scale: Scale of the model's input relative to the full image.
+        resize_input_image: Resize the crops by `input_scale` before the model
+            (False when they are cut from an image resized already).
         output_stride: Stride of the confidence maps relative to the crops; inferred
             when None.
         peak_threshold: Minimum confidence map value for a valid peak.
@@ -425,6 +438,7 @@ class TopDownMultiClassFindPeaks(InferenceLayer):
     """
 
     def __init__(self, keras_model, input_scale: float = 1.0,
+                 resize_input_image: bool = True,
                  output_stride: Optional[int] = None, peak_threshold: float = 0.2,
                  refinement: Optional[str] = "local", integral_patch_size: int = 5,
                  return_confmaps: bool = False, return_class_vectors: bool = False,
@@ -433,6 +447,7 @@ class TopDownMultiClassFindPeaks(InferenceLayer):
                  **kwargs):
         super().__init__(keras_model=keras_model, input_scale=input_scale,
                          pad_to_stride=1, **kwargs)
+        self.resize_input_image = bool(resize_input_image)
         self.confmaps_ind = require_head(keras_model, confmaps_ind,
                                          "CenteredInstanceConfmapsHead")
         self.class_vectors_ind = require_head(keras_model, class_vectors_ind,

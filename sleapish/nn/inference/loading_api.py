@@ -96,6 +96,20 @@ def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int 
     return predictor
 
 
+def _wrap(cfg, keras_model):
+    """A :class:`sleapish.nn.model.Model` (SLEAP's model wrapper) around a loaded
+    Keras model: backbone and heads from the config, `keras_model` set."""
+    from sleapish.nn.model import Model
+
+    skeletons = cfg.data.labels.skeletons
+    try:
+        model = Model.from_config(cfg.model, skeleton=skeletons[0] if skeletons else None)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+        model = Model(backbone=None, heads=[])  # config without names: network only
+    model.keras_model = keras_model
+    return model
+
+
 def predictor_from_models(models, batch_size: int = 4, peak_threshold: float = 0.2,
                           refinement: str = "integral",
                           max_instances: Optional[int] = None,
@@ -119,94 +133,130 @@ def predictor_from_models(models, batch_size: int = 4, peak_threshold: float = 0
     Raises:
         ValueError: For a combination of models that makes no predictor.
     """
-    kinds = {cfg.model.heads.which_oneof_attrib_name(): (cfg, km) for cfg, km in models}
-    common = dict(peak_threshold=peak_threshold, refinement=refinement,
-                  integral_patch_size=integral_patch_size)
-
+    if refinement not in ("integral", "local", None):
+        raise ValueError("refinement must be 'integral', 'local' or None. "
+                         f"Received: {refinement!r}")
+    kinds = {cfg.model.heads.which_oneof_attrib_name(): (cfg, _wrap(cfg, km))
+             for cfg, km in models}
+    settings = dict(peak_threshold=peak_threshold, integral_patch_size=integral_patch_size,
+                    integral_refinement=None if refinement is None
+                    else refinement == "integral")
+    topdown = ("centroid", "centered_instance", "multi_class_topdown")
     if "single_instance" in kinds:
-        cfg, km = kinds["single_instance"]
-        pre = cfg.data.preprocessing
-        layer = SingleInstanceInferenceLayer(
-            km, input_scale=pre.input_scaling, pad_to_stride=pre.pad_to_stride or 1,
-            output_stride=cfg.model.heads.single_instance.output_stride, **common)
-        predictor = P.SingleInstancePredictor(
-            inference_model=M.SingleInstanceInferenceModel(layer), confmap_config=cfg,
-            confmap_model=km)
-    elif "centroid" in kinds or "centered_instance" in kinds or "multi_class_topdown" in kinds:
-        predictor = _topdown(kinds, max_instances, common)
+        cfg, model = kinds["single_instance"]
+        predictor = P.SingleInstancePredictor(confmap_config=cfg, confmap_model=model,
+                                              **settings)
+    elif any(k in kinds for k in topdown):
+        centroid = kinds.get("centroid")
+        instance = kinds.get("centered_instance") or kinds.get("multi_class_topdown")
+        cls = (P.TopDownMultiClassPredictor if "multi_class_topdown" in kinds
+               else P.TopDownPredictor)
+        predictor = cls(centroid_config=centroid[0] if centroid else None,
+                        centroid_model=centroid[1] if centroid else None,
+                        confmap_config=instance[0] if instance else None,
+                        confmap_model=instance[1] if instance else None,
+                        max_instances=max_instances, **settings)
     elif "multi_instance" in kinds:
-        cfg, km = kinds["multi_instance"]
-        head = cfg.model.heads.multi_instance
-        pre = cfg.data.preprocessing
-        layer = LB.BottomUpInferenceLayer(
-            km, PAFScorer.from_config(head), input_scale=pre.input_scaling,
-            pad_to_stride=pre.pad_to_stride or 1,
-            cm_output_stride=head.confmaps.output_stride,
-            paf_output_stride=head.pafs.output_stride, **common)
-        predictor = P.BottomUpPredictor(inference_model=M.BottomUpInferenceModel(layer),
-                                        bottomup_config=cfg, bottomup_model=km)
+        cfg, model = kinds["multi_instance"]
+        predictor = P.BottomUpPredictor(bottomup_config=cfg, bottomup_model=model,
+                                        max_instances=max_instances, **settings)
     elif "multi_class_bottomup" in kinds:
-        cfg, km = kinds["multi_class_bottomup"]
-        head = cfg.model.heads.multi_class_bottomup
-        pre = cfg.data.preprocessing
-        layer = LB.BottomUpMultiClassInferenceLayer(
-            km, input_scale=pre.input_scaling, pad_to_stride=pre.pad_to_stride or 1,
-            cm_output_stride=head.confmaps.output_stride,
-            class_maps_output_stride=head.class_maps.output_stride, **common)
-        predictor = P.BottomUpMultiClassPredictor(
-            inference_model=M.BottomUpMultiClassInferenceModel(layer), config=cfg, model=km)
+        cfg, model = kinds["multi_class_bottomup"]
+        predictor = P.BottomUpMultiClassPredictor(config=cfg, model=model, **settings)
     else:
         raise ValueError(f"No predictor for models of types {sorted(kinds)}. "
                          f"Received: {names or sorted(kinds)}")
     predictor.batch_size = batch_size
     predictor.verbosity = progress_reporting
+    predictor._initialize_inference_model()
     return predictor
 
 
-def _topdown(kinds, max_instances, common):
-    centroid = kinds.get("centroid")
-    instance = kinds.get("centered_instance") or kinds.get("multi_class_topdown")
-    multiclass = "multi_class_topdown" in kinds
-    crop_cfg = instance[0] if instance else None
+def build_inference_model(predictor):
+    """The inference model for a predictor's configs, models and settings (what each
+    predictor's `_initialize_inference_model` builds, as SLEAP's do).
+
+    Args:
+        predictor: A :class:`~sleapish.nn.inference.predictors.Predictor`.
+
+    Returns:
+        An :class:`~sleapish.nn.inference.models.InferenceModel`.
+
+    Raises:
+        ValueError: If a top-down predictor has neither model, or a multi-class
+            top-down one lacks its centered-instance model.
+    """
+    common = dict(peak_threshold=predictor.peak_threshold,
+                  refinement=predictor.refinement,
+                  integral_patch_size=predictor.integral_patch_size)
+    if isinstance(predictor, P.SingleInstancePredictor):
+        cfg, km = predictor.confmap_config, _keras(predictor.confmap_model)
+        pre = cfg.data.preprocessing
+        return M.SingleInstanceInferenceModel(SingleInstanceInferenceLayer(
+            km, input_scale=pre.input_scaling, pad_to_stride=pre.pad_to_stride or 1,
+            output_stride=cfg.model.heads.single_instance.output_stride, **common))
+    if isinstance(predictor, P.BottomUpPredictor):
+        cfg, km = predictor.bottomup_config, _keras(predictor.bottomup_model)
+        head = cfg.model.heads.multi_instance
+        pre = cfg.data.preprocessing
+        scorer = PAFScorer.from_config(
+            head, max_edge_length_ratio=predictor.max_edge_length_ratio,
+            dist_penalty_weight=predictor.dist_penalty_weight,
+            n_points=predictor.paf_line_points, min_instance_peaks=0,
+            min_line_scores=predictor.min_line_scores)
+        return M.BottomUpInferenceModel(LB.BottomUpInferenceLayer(
+            km, scorer, input_scale=pre.input_scaling, pad_to_stride=pre.pad_to_stride or 1,
+            cm_output_stride=head.confmaps.output_stride,
+            paf_output_stride=head.pafs.output_stride, **common))
+    if isinstance(predictor, P.BottomUpMultiClassPredictor):
+        cfg, km = predictor.config, _keras(predictor.model)
+        head = cfg.model.heads.multi_class_bottomup
+        pre = cfg.data.preprocessing
+        return M.BottomUpMultiClassInferenceModel(LB.BottomUpMultiClassInferenceLayer(
+            km, input_scale=pre.input_scaling, pad_to_stride=pre.pad_to_stride or 1,
+            cm_output_stride=head.confmaps.output_stride,
+            class_maps_output_stride=head.class_maps.output_stride, **common))
+    return _topdown(predictor, common)
+
+
+def _keras(model):
+    return getattr(model, "keras_model", None) or model
+
+
+def _topdown(predictor, common):
+    multiclass = isinstance(predictor, P.TopDownMultiClassPredictor)
+    crop_cfg = predictor.confmap_config
+    if predictor.centroid_config is None and crop_cfg is None:
+        raise ValueError("A top-down predictor needs a centroid or a centered-instance "
+                         "model. Received: neither")
+    if multiclass and crop_cfg is None:
+        raise ValueError("A multi-class top-down predictor needs its centered-instance "
+                         "(class vectors) model. Received: centroid model only")
     crop_size = crop_cfg.data.instance_cropping.crop_size if crop_cfg else None
     precrop = crop_cfg.data.preprocessing.input_scaling if crop_cfg else 1.0
-    if centroid is not None:
-        cfg, km = centroid
+    if predictor.centroid_config is not None:
+        cfg, km = predictor.centroid_config, _keras(predictor.centroid_model)
         pre = cfg.data.preprocessing
         crop_layer = LT.CentroidCrop(
             km, crop_size=crop_size or 1, input_scale=pre.input_scaling,
             pad_to_stride=pre.pad_to_stride or 1,
             output_stride=cfg.model.heads.centroid.output_stride,
-            return_crops=instance is not None, max_instances=max_instances,
+            return_crops=crop_cfg is not None, max_instances=predictor.max_instances,
             precrop_resize=precrop, **common)
     else:
         crop_layer = LT.CentroidCropGroundTruth(crop_size, precrop_resize=precrop)
-    if instance is None:
-        inst_layer = None
-    else:
-        cfg, km = instance
-        heads = cfg.model.heads
-        if multiclass:
-            inst_layer = LT.TopDownMultiClassFindPeaks(
-                km, input_scale=precrop,
-                output_stride=heads.multi_class_topdown.confmaps.output_stride, **common)
-        else:
-            inst_layer = LT.FindInstancePeaks(
-                km, input_scale=precrop,
-                output_stride=heads.centered_instance.output_stride, **common)
+    if crop_cfg is None:
+        return M.TopDownInferenceModel(crop_layer, LT.FindInstancePeaksGroundTruth())
+    heads, km = crop_cfg.model.heads, _keras(predictor.confmap_model)
     if multiclass:
-        return P.TopDownMultiClassPredictor(
-            inference_model=M.TopDownMultiClassInferenceModel(crop_layer, inst_layer),
-            centroid_config=centroid[0] if centroid else None,
-            centroid_model=centroid[1] if centroid else None,
-            confmap_config=instance[0], confmap_model=instance[1])
-    model = M.TopDownInferenceModel(crop_layer,
-                                    inst_layer or LT.FindInstancePeaksGroundTruth())
-    return P.TopDownPredictor(
-        inference_model=model, centroid_config=centroid[0] if centroid else None,
-        centroid_model=centroid[1] if centroid else None,
-        confmap_config=instance[0] if instance else None,
-        confmap_model=instance[1] if instance else None)
+        inst_layer = LT.TopDownMultiClassFindPeaks(
+            km, input_scale=precrop, resize_input_image=False,
+            output_stride=heads.multi_class_topdown.confmaps.output_stride, **common)
+        return M.TopDownMultiClassInferenceModel(crop_layer, inst_layer)
+    inst_layer = LT.FindInstancePeaks(
+        km, input_scale=precrop, resize_input_image=False,
+        output_stride=heads.centered_instance.output_stride, **common)
+    return M.TopDownInferenceModel(crop_layer, inst_layer)
 
 
-__all__ = ["load_model", "predictor_from_models"]
+__all__ = ["load_model", "predictor_from_models", "build_inference_model"]

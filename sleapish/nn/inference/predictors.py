@@ -103,9 +103,20 @@ def make_provider(data, user_instances_only: bool = False):
                     f"array or a provider. Received: {type(data).__name__}")
 
 
+def _keras(model):
+    """The Keras model of a :class:`sleapish.nn.model.Model` wrapper (or itself)."""
+    return getattr(model, "keras_model", None) or model
+
+
 @attrs.define
 class Predictor:
     """Base class: pipelines, batching, conversion to labels, progress.
+
+    As in SLEAP, a predictor holds its configs and models (`*_config`,
+    `*_model`: :class:`sleapish.nn.model.Model` wrappers whose `keras_model` is the
+    loaded network) and the inference settings; :meth:`_initialize_inference_model`
+    builds `inference_model` from them (again after a setting is changed), and
+    predicting builds it when it is `None`.
 
     Attributes:
         inference_model: The :class:`~sleapish.nn.inference.InferenceModel`.
@@ -113,6 +124,10 @@ class Predictor:
         tracker: Optional tracker applied to the predicted frames in order.
         verbosity: "rich" (progress bar), "json" (JSON lines) or "none".
         report_period: Seconds between JSON progress lines.
+        peak_threshold: Minimum confidence map value of a peak.
+        integral_refinement: True for integral refinement, False for SLEAP's local
+            quarter-pixel refinement, None for none (an offset head overrides all).
+        integral_patch_size: Patch size of integral refinement.
     """
 
     inference_model: Any = None
@@ -121,6 +136,9 @@ class Predictor:
     verbosity: str = "rich"
     report_period: float = 2.0
     pipeline: Any = None
+    peak_threshold: float = 0.2
+    integral_refinement: Optional[bool] = True
+    integral_patch_size: int = 5
     _model_channels: Optional[int] = attrs.field(default=None, init=False, repr=False)
     _noted: bool = attrs.field(default=False, init=False, repr=False)
 
@@ -141,6 +159,31 @@ class Predictor:
                           integral_patch_size=integral_patch_size,
                           resize_input_layer=resize_input_layer, max_instances=max_instances,
                           progress_reporting="none")
+
+    @property
+    def refinement(self) -> Optional[str]:
+        """The peak refinement the layers use: "integral", "local" or None."""
+        if self.integral_refinement is None:
+            return None
+        return "integral" if self.integral_refinement else "local"
+
+    def _initialize_inference_model(self) -> None:
+        """(Re)build `inference_model` from the configs, models and settings."""
+        from sleapish.nn.inference.loading_api import build_inference_model
+
+        self.inference_model = build_inference_model(self)
+
+    def _models(self) -> list:
+        """The predictor's model wrappers, first one first (centroid before
+        centered instance), absent ones skipped."""
+        names = ("centroid_model", "confmap_model", "bottomup_model", "model")
+        return [m for m in (getattr(self, n, None) for n in names) if m is not None]
+
+    @property
+    def is_grayscale(self) -> bool:
+        """Whether the (first) model takes 1-channel images."""
+        models = self._models()
+        return bool(models) and _keras(models[0]).inputs[0].shape[-1] == 1
 
     # ----------------------------------------------------------------- pipeline
     def _extra_transformers(self, provider) -> list:
@@ -187,10 +230,9 @@ class Predictor:
         """Log once when frames are converted to the model's channel count."""
         want = self._model_channels
         if want is None:
-            model = next((m for m in (getattr(self, n, None) for n in (
-                "centroid_model", "confmap_model", "bottomup_model", "model"))
-                if m is not None), None)
-            want = self._model_channels = model.inputs[0].shape[-1] if model else 0
+            models = self._models()
+            want = self._model_channels = (_keras(models[0]).inputs[0].shape[-1]
+                                           if models else 0)
         have = np.shape(images)[-1]
         if want and have != want and not self._noted:
             self._noted = True
@@ -199,6 +241,8 @@ class Predictor:
                            "luma grayscale" if want == 1 else "gray tiled to RGB")
 
     def _predict_generator(self, provider) -> Iterator[Dict[str, np.ndarray]]:
+        if self.inference_model is None:
+            self._initialize_inference_model()
         reporter = ProgressReporter(len(provider), self.verbosity, self.report_period)
         try:
             for batch in _prefetched(self._batches(provider), depth=2):
@@ -308,6 +352,7 @@ class _TopDownBase(Predictor):
     centroid_model: Any = None
     confmap_config: Any = None
     confmap_model: Any = None
+    max_instances: Optional[int] = None
 
     @property
     def needs_ground_truth(self) -> bool:
@@ -381,6 +426,11 @@ class BottomUpPredictor(Predictor):
 
     bottomup_config: Any = None
     bottomup_model: Any = None
+    max_edge_length_ratio: float = 0.25
+    dist_penalty_weight: float = 1.0
+    paf_line_points: int = 10
+    min_line_scores: float = 0.25
+    max_instances: Optional[int] = None
 
     @classmethod
     def from_trained_models(cls, model_path, batch_size: int = 4,
@@ -392,11 +442,11 @@ class BottomUpPredictor(Predictor):
         """Load a bottom-up model folder with SLEAP 1.4.1's grouping defaults."""
         pred = _load(model_path, peak_threshold, integral_refinement, integral_patch_size,
                      batch_size, resize_input_layer, max_instances=max_instances)
-        scorer = pred.inference_model.inference_layer.paf_scorer
-        scorer.max_edge_length_ratio = max_edge_length_ratio
-        scorer.dist_penalty_weight = dist_penalty_weight
-        scorer.n_points = paf_line_points
-        scorer.min_line_scores = min_line_scores
+        pred.max_edge_length_ratio = max_edge_length_ratio
+        pred.dist_penalty_weight = dist_penalty_weight
+        pred.paf_line_points = paf_line_points
+        pred.min_line_scores = min_line_scores
+        pred._initialize_inference_model()
         return pred
 
     @property
@@ -405,9 +455,13 @@ class BottomUpPredictor(Predictor):
         return self.bottomup_config.data.labels.skeletons[0]
 
     def _frame_instances(self, out, i):
-        return instances_from_arrays(self._rows(out, "instance_peaks", i),
-                                     self._rows(out, "instance_peak_vals", i),
-                                     self._rows(out, "instance_scores", i), self.skeleton)
+        insts = instances_from_arrays(self._rows(out, "instance_peaks", i),
+                                      self._rows(out, "instance_peak_vals", i),
+                                      self._rows(out, "instance_scores", i), self.skeleton)
+        if self.max_instances is not None:  # as SLEAP: the highest scores (stable)
+            insts = sorted(insts, key=lambda inst: inst.score, reverse=True)
+            insts = insts[:self.max_instances]
+        return insts
 
 
 def _prefetched(iterator, depth: int = 2):

@@ -275,7 +275,8 @@ def test_centroid_crop_max_instances_and_empty_frames():
     assert_allclose(out["centroids"][0], [[20.0, 8.0], [8.0, 24.0]])
     assert_allclose(out["centroid_vals"][0], [0.9, 0.8], atol=1e-6)
     assert_allclose(out["centroids"][1], [[16.0, 16.0]])
-    layer.max_instances = 3
+    # `call` is a tf.function (as SLEAP's): settings are read when it is traced.
+    layer = CentroidCrop(model, crop_size=4, refinement=None, max_instances=3)
     assert_allclose(layer(frames)["centroids"][0], [[4.0, 4.0], [20.0, 8.0], [8.0, 24.0]])
     # Empty frames give empty rows and (n, 0, S, S, C) crops.
     out = CentroidCrop(model, crop_size=4)(np.zeros([2, h, w, 1], np.float32))
@@ -288,6 +289,22 @@ def _instance_model(crop=8, stride=2, q=((1.0, 2.0), (3.0, 1.0))):
     q = np.asarray(q, np.float32)
     return const_model({"CenteredInstanceConfmapsHead":
                         cms_at(q * stride, crop, crop, stride)}, [crop, crop, 1]), q
+
+
+def test_find_instance_peaks_resizes_full_size_crops_by_default():
+    """SLEAP's default `resize_input_image=True`: full-size crops are resized by
+    `input_scale` for the model, and peaks map back as `x / scale + 0.5`."""
+    x_in = keras.Input([12, 12, 2])
+    model = keras.Model(x_in, keras.layers.Lambda(
+        lambda x: x, name="CenteredInstanceConfmapsHead")(x_in))
+    pts = np.array([[6.5, 9.0], [14.0, 4.5]], np.float32)  # full-size crop pixels
+    crops = cms_at(pts, 24, 24, sigma=2.0)[None]  # (1, 24, 24, 2)
+    layer = FindInstancePeaks(model, input_scale=0.5, refinement="integral")
+    out = layer(crops)
+    assert tuple(out["instance_peaks"].bounding_shape()) == (1, 1, 2, 2)
+    assert_allclose(out["instance_peaks"][0][0].numpy(), pts, atol=0.15)
+    with pytest.raises(ValueError):  # not resized: 24x24 does not fit the model
+        FindInstancePeaks(model, input_scale=0.5, resize_input_image=False)(crops)
 
 
 def test_find_instance_peaks_offsets_and_scale():
@@ -304,8 +321,8 @@ def test_find_instance_peaks_offsets_and_scale():
     assert "centroids" in out and "centroid_vals" in out
     assert tuple(out["instance_confmaps"].values.shape) == (3, 4, 4, 2)
     # Scaled crops (already at the model's scale): x * stride / scale + 0.5 + offset.
-    out = FindInstancePeaks(model, input_scale=0.5, refinement=None)(
-        {"crops": crops, "crop_offsets": offsets})
+    out = FindInstancePeaks(model, input_scale=0.5, resize_input_image=False,
+                            refinement=None)({"crops": crops, "crop_offsets": offsets})
     assert_allclose(out["instance_peaks"][0][0], q * 2 / 0.5 + 0.5 + [10.0, 20.0])
     # Dense crops without offsets: one instance per sample, crop coordinates.
     out = FindInstancePeaks(model, refinement=None)(np.zeros([2, 8, 8, 1], np.uint8))
@@ -353,6 +370,7 @@ def test_topdown_precrop_resize():
                                                 [8, 8]), tf.uint8)
     assert_array_equal(out["crops"][0][1].numpy(), expected[0].numpy())
     td = TopDownInferenceModel(cent, FindInstancePeaks(model, input_scale=0.5,
+                                                       resize_input_image=False,
                                                        refinement=None))
     pk = td.predict(frames)["instance_peaks"][0]
     assert_allclose(pk[1], q * 2 / 0.5 + 0.5 + c[1] - 8.0)

@@ -81,7 +81,7 @@ def instance_layer(shared_data, name=CENTERED, **kwargs):
     cfg, km = _load(shared_data, name)
     kwargs.setdefault("refinement", "integral")
     return FindInstancePeaks(km, input_scale=cfg.data.preprocessing.input_scaling,
-                             output_stride=cfg.model.heads.centered_instance.output_stride,
+                             resize_input_image=False, output_stride=cfg.model.heads.centered_instance.output_stride,
                              **kwargs)
 
 

@@ -66,11 +66,13 @@ def test_input_shapes_with_and_without_resizing(shared_data):
             or getattr(fixed, "model", None)
         if name in (CENTERED, SCALED, TD_MC):
             model = fixed.confmap_model
-        assert tuple(model.input_shape) == shape, name
+        # As SLEAP: predictor.<x>_model is the model wrapper; its keras_model the network.
+        assert tuple(model.keras_model.input_shape) == shape, name
+        assert fixed.is_grayscale == (shape[-1] == 1)
         free = sleapish.load_model(_m(shared_data, name), progress_reporting="none")
         model = (free.confmap_model if name in (CENTERED, SCALED, TD_MC, SINGLE)
                  else getattr(free, "centroid_model", None) or free.model)
-        assert tuple(model.input_shape) == (None, None, None, shape[-1]), name
+        assert tuple(model.keras_model.input_shape) == (None, None, None, shape[-1]), name
 
 
 def test_single_instance_expectations(shared_data):
@@ -177,3 +179,37 @@ def test_multiclass_bottomup_scores_are_sleaps(shared_data):
         assert inst.score == pytest.approx(ref["score"][r], abs=1e-5)
         assert inst.tracking_score == pytest.approx(ref["tracking_score"][r], abs=1e-6)
         assert inst.score == pytest.approx(float(np.nanmean(inst.points["score"])), abs=1e-6)
+
+
+def test_inference_model_rebuilt_from_predictor_settings(shared_data):
+    """SLEAP's predictor API: settings live on the predictor, and
+    `_initialize_inference_model()` rebuilds the inference model from them."""
+    predictor = sleapish.load_model(_m(shared_data, CENTROID), progress_reporting="none")
+    labels = _labels(shared_data, "labels/minimal_instance.slp")
+    assert predictor.is_grayscale
+    assert predictor.inference_model.centroid_crop.max_instances is None
+    counts = []
+    for n in (1, 2, 3):
+        predictor.max_instances = n
+        predictor._initialize_inference_model()
+        assert predictor.inference_model.centroid_crop.max_instances == n
+        counts.append(len(predictor.predict(labels)[0].instances))
+    assert counts == [1, 2, 2]
+    predictor.peak_threshold = 1.5  # no centroid reaches it
+    predictor._initialize_inference_model()
+    assert len(predictor.predict(labels)[0].instances) == 0
+    # A predictor made without an inference model builds it when predicting.
+    predictor.inference_model = None
+    predictor.peak_threshold = 0.2
+    assert len(predictor.predict(labels)[0].instances) == 2
+
+
+def test_bottomup_max_instances_keeps_the_highest_scores(shared_data):
+    labels = _labels(shared_data, "labels/minimal_instance.slp")
+    all_ = sleapish.load_model(_m(shared_data, BOTTOMUP), progress_reporting="none")
+    scores = sorted((i.score for i in all_.predict(labels)[0].instances), reverse=True)
+    assert len(scores) == 2
+    one = sleapish.load_model(_m(shared_data, BOTTOMUP), max_instances=1,
+                              progress_reporting="none")
+    kept = one.predict(labels)[0].instances
+    assert [i.score for i in kept] == pytest.approx(scores[:1])
