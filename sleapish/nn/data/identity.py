@@ -1,4 +1,9 @@
-"""Identity (class) targets for multi-class models (SLEAP's `sleap.nn.data.identity`)."""
+"""Identity (class) targets for multi-class models (SLEAP's `sleap.nn.data.identity`).
+
+A class is a track index. Class vectors are one-hot rows; class maps give each grid
+point, for each class, the largest share `cm_i / sum_j cm_j` among the instances of
+that class whose confidence map `cm_i` there is above a threshold.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import List
 import attrs
 
 from sleapish.nn._backend import tf
-from sleapish.nn.data.confidence_maps import drop_instances_outside
+from sleapish.nn.data.confidence_maps import make_multi_confmaps
 from sleapish.nn.data.utils import make_grid_vectors
 
 
@@ -15,50 +20,62 @@ def make_class_vectors(class_inds, n_classes: int):
     """One-hot class vectors.
 
     Args:
-        class_inds: int `(n_instances,)` class indices; -1 (no class) gives zeros.
-        n_classes: Number of classes.
+        class_inds: int `(n_instances,)` class indices; -1 (no class) gives a row of
+            zeros.
+        n_classes: Number of classes (int or scalar tensor).
 
     Returns:
-        float32 `(n_instances, n_classes)`.
+        int32 `(n_instances, n_classes)`.
+
+    Example:
+        >>> make_class_vectors([1, -1], 2).numpy()
+        array([[0, 1], [0, 0]], dtype=int32)
     """
-    class_inds = tf.cast(class_inds, tf.int32)
-    return tf.one_hot(class_inds, n_classes, dtype=tf.float32)  # -1 -> all zeros
+    class_inds = tf.cast(tf.convert_to_tensor(class_inds), tf.int32)
+    n_classes = tf.cast(tf.reshape(n_classes, []), tf.int32)
+    return tf.one_hot(class_inds, n_classes, dtype=tf.int32)
 
 
 def make_class_maps(confmaps, class_inds, n_classes: int, threshold: float = 0.2):
-    """Class maps: each pixel takes the class of the instance with the highest map.
+    """Class maps from per-instance confidence maps.
+
+    At each grid point, instance `i` has the weight `cm_i / sum_j cm_j` where
+    `cm_i > threshold`, else 0. Channel `k` is the largest weight among the
+    instances of class `k` (so 1 where one instance dominates, less where instances
+    overlap).
 
     Args:
-        confmaps: float32 `(height, width, n_instances)` per-instance maps.
-        class_inds: int `(n_instances,)`.
-        n_classes: Number of classes.
-        threshold: Pixels whose highest map is at or below this are all-zero.
+        confmaps: float32 `(grid_height, grid_width, n_instances)` per-instance maps.
+        class_inds: int `(n_instances,)` class of each instance (-1: none).
+        n_classes: Number of classes (int or scalar tensor).
+        threshold: Confidence at or below which an instance has no weight.
 
     Returns:
-        float32 `(height, width, n_classes)`.
+        float32 `(grid_height, grid_width, n_classes)`; zeros when there are no
+        instances (SLEAP gives the float32 minimum there).
     """
-    n_instances = tf.shape(confmaps)[2]
-    vectors = make_class_vectors(class_inds, n_classes)
-    owner = tf.one_hot(tf.argmax(confmaps, axis=2, output_type=tf.int32), n_instances)
-    maps = tf.tensordot(owner, vectors, axes=1)
-    mask = tf.cast(tf.reduce_max(confmaps, axis=2, keepdims=True) > threshold, tf.float32)
-    maps = maps * mask
-    shape = tf.concat([tf.shape(confmaps)[:2], [n_classes]], 0)
-    return tf.reshape(tf.cond(n_instances > 0, lambda: maps,
-                              lambda: tf.zeros(shape, tf.float32)), shape)
+    confmaps = tf.convert_to_tensor(confmaps, tf.float32)
+    n_classes = tf.cast(tf.reshape(n_classes, []), tf.int32)
+    vectors = tf.cast(make_class_vectors(class_inds, n_classes), tf.float32)
+    weights = confmaps / tf.reduce_sum(confmaps, axis=2, keepdims=True)
+    weights = tf.where(confmaps > threshold, weights, tf.zeros_like(weights))
+    maps = weights[..., None] * vectors[None, None]  # (h, w, n_instances, n_classes)
+    maps = tf.reduce_max(maps, axis=2)
+    return tf.where(tf.shape(confmaps)[2] > 0, maps, tf.zeros_like(maps))
 
 
 @attrs.define
 class ClassVectorGenerator:
-    """Add `"class_vectors"`: one-hot track identity.
+    """Add `"class_vectors"` float32: one-hot track identity.
 
-    For instance-cropped examples (key `"track_ind"`) the vector is `(n_classes,)`;
-    for full frames (`"track_inds"`) it is `(n_instances, n_classes)`.
+    On full frames (key `"track_inds"`, as in SLEAP) the vectors are
+    `(n_instances, n_tracks)`; on instance crops that only have `"track_ind"`
+    (sleapish's `InstanceCropper` output) the vector is `(n_tracks,)`.
     """
 
     @property
     def input_keys(self) -> List[str]:
-        """Keys read from each example (plus `"track_ind"` or `"track_inds"`)."""
+        """Keys read from each example (plus `"track_inds"` or `"track_ind"`)."""
         return ["n_tracks"]
 
     @property
@@ -70,16 +87,17 @@ class ClassVectorGenerator:
         """Add the class vectors.
 
         Raises:
-            KeyError: If the examples have neither `"track_ind"` nor `"track_inds"`.
+            KeyError: If the examples have neither `"track_inds"` nor `"track_ind"`.
         """
         spec = input_ds.element_spec
-        key = "track_ind" if "track_ind" in spec else "track_inds"
+        key = "track_inds" if "track_inds" in spec else "track_ind"
         if key not in spec:
-            raise KeyError("ClassVectorGenerator needs 'track_ind' (crops) or "
-                           f"'track_inds' (frames). Received keys: {sorted(spec)}")
+            raise KeyError("ClassVectorGenerator needs 'track_inds' (frames) or "
+                           f"'track_ind' (crops). Received keys: {sorted(spec)}")
 
         def fn(ex):
-            ex["class_vectors"] = make_class_vectors(ex[key], ex["n_tracks"])
+            ex["class_vectors"] = tf.cast(make_class_vectors(ex[key], ex["n_tracks"]),
+                                          tf.float32)
             return ex
 
         return input_ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE)
@@ -88,6 +106,12 @@ class ClassVectorGenerator:
 @attrs.define
 class ClassMapGenerator:
     """Add `"class_maps"`: per-pixel identity around each instance's points.
+
+    Each instance's masking map is the maximum of the Gaussians (spread
+    `sigma * output_stride`) of its nodes, or of its centroid. As in SLEAP, the maps
+    are built with `make_multi_confmaps` over nodes, so a node (or the centroids)
+    none of whose points are inside the sampling grid is left out for every
+    instance.
 
     Attributes:
         sigma: Spread of each instance's neighbourhood (multiplied by the stride, as
@@ -105,8 +129,8 @@ class ClassMapGenerator:
     @property
     def input_keys(self) -> List[str]:
         """Keys read from each example."""
-        return ["image", "track_inds", "n_tracks",
-                "centroids" if self.centroids else "instances"]
+        return ["image", "centroids" if self.centroids else "instances", "track_inds",
+                "n_tracks"]
 
     @property
     def output_keys(self) -> List[str]:
@@ -114,24 +138,21 @@ class ClassMapGenerator:
         return ["class_maps"]
 
     def transform_dataset(self, input_ds):
-        """Add `"class_maps"` `(h / s, w / s, n_tracks)`."""
+        """Add `"class_maps"` float32 `(h / s, w / s, n_tracks)`."""
 
         def fn(ex):
-            s = tf.shape(ex["image"])
-            xv, yv = make_grid_vectors(s[0], s[1], self.output_stride)
-            pts = ex["centroids"][:, None, :] if self.centroids else ex["instances"]
-            x, y = pts[..., 0], pts[..., 1]
-            inside = tf.reduce_any((x >= 0) & (x < tf.cast(s[1], tf.float32)) & (y >= 0)
-                                   & (y < tf.cast(s[0], tf.float32)), axis=1)
-            pts = tf.boolean_mask(pts, inside)
-            track_inds = tf.boolean_mask(ex["track_inds"], inside)
-            sigma = self.sigma * self.output_stride
-            d2 = (tf.square(xv[None, None, :, None] - pts[:, None, None, :, 0])
-                  + tf.square(yv[None, :, None, None] - pts[:, None, None, :, 1]))
-            cm = tf.exp(-d2 / (2.0 * sigma ** 2))
-            cm = tf.where(tf.math.is_nan(cm), tf.zeros_like(cm), cm)
-            per_instance = tf.transpose(tf.reduce_max(cm, axis=3), [1, 2, 0])
-            ex["class_maps"] = make_class_maps(per_instance, track_inds, ex["n_tracks"],
+            img = ex["image"]
+            h, w = img.shape[0], img.shape[1]
+            if h is None or w is None:
+                s = tf.shape(img)
+                h, w = s[0], s[1]
+            xv, yv = make_grid_vectors(h, w, self.output_stride)
+            if self.centroids:
+                pts = tf.cast(ex["centroids"], tf.float32)[None]  # (1, n_instances, 2)
+            else:
+                pts = tf.transpose(tf.cast(ex["instances"], tf.float32), [1, 0, 2])
+            cms = make_multi_confmaps(pts, xv, yv, self.sigma * self.output_stride)
+            ex["class_maps"] = make_class_maps(cms, ex["track_inds"], ex["n_tracks"],
                                                self.class_map_threshold)
             return ex
 
@@ -139,4 +160,4 @@ class ClassMapGenerator:
 
 
 __all__ = ["make_class_vectors", "make_class_maps", "ClassVectorGenerator",
-           "ClassMapGenerator", "drop_instances_outside"]
+           "ClassMapGenerator"]

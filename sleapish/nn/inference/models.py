@@ -188,11 +188,22 @@ class InferenceModel(keras.Model):
                 and isinstance(v, (bool, int, float, str, type(None))))))
         return tuple(key)
 
+    def _retrace_layer_calls(self) -> None:
+        """Give inner layers whose `call` is a `tf.function` (SLEAP's `CentroidCrop`)
+        a fresh one, so changed settings are traced in rather than reused."""
+        for layer in self._flatten_layers(include_self=False, recursive=True):
+            call = getattr(type(layer), "call", None)
+            python_function = getattr(call, "python_function", None)
+            if python_function is not None:
+                layer.call = tf.function(python_function.__get__(layer, type(layer)))
+
     def _step_fn(self):
         """The traced per-batch function (one per input structure and settings)."""
         key = self._config_key()
         step = getattr(self, "_sleapish_predict_step", None)
         if step is None or getattr(self, "_sleapish_step_key", None) != key:
+            if step is not None:
+                self._retrace_layer_calls()
             step = tf.function(lambda x: self(x, training=False), reduce_retracing=True)
             self._sleapish_predict_step = step
             self._sleapish_step_key = key
