@@ -16,7 +16,7 @@ need, mapped to `(inputs, targets)` for Keras.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import attrs
 
@@ -27,15 +27,28 @@ from sleapish.nn.data.confidence_maps import (
     MultiConfidenceMapGenerator,
     SingleInstanceConfidenceMapGenerator,
 )
-from sleapish.nn.data.dataset_ops import Batcher, Prefetcher, Preloader, Repeater, Shuffler
+from sleapish.nn.data.dataset_ops import (
+    Batcher,
+    LambdaFilter,
+    Prefetcher,
+    Preloader,
+    Repeater,
+    Shuffler,
+    Unbatcher,
+)
 from sleapish.nn.data.edge_maps import PartAffinityFieldsGenerator
-from sleapish.nn.data.general import KeyMapper, LambdaMap
+from sleapish.nn.data.general import KeyFilter, KeyMapper, KeyRenamer, LambdaMap
 from sleapish.nn.data.identity import ClassMapGenerator, ClassVectorGenerator
 from sleapish.nn.data.instance_centroids import InstanceCentroidFinder
-from sleapish.nn.data.instance_cropping import InstanceCropper
+from sleapish.nn.data.instance_cropping import InstanceCropper, PredictedInstanceCropper
 from sleapish.nn.data.normalization import Normalizer
-from sleapish.nn.data.resizing import Resizer, SizeMatcher
+from sleapish.nn.data.providers import LabelsReader, VideoReader
+from sleapish.nn.data.resizing import PointsRescaler, Resizer, SizeMatcher
 from sleapish.nn.data.utils import check_keys, describe_tensors, unrag_example
+
+
+#: Data providers (SLEAP's `PROVIDERS`).
+PROVIDERS = (LabelsReader, VideoReader)
 
 
 def _is_provider(block) -> bool:
@@ -55,9 +68,9 @@ class Pipeline:
     transformers: List[Any] = attrs.field(factory=list)
 
     @classmethod
-    def from_blocks(cls, blocks: Sequence[Any]) -> "Pipeline":
-        """Build from a list whose first block may be a provider."""
-        blocks = list(blocks)
+    def from_blocks(cls, blocks: Union[Any, Sequence[Any]]) -> "Pipeline":
+        """Build from a list whose first block may be a provider (or one block)."""
+        blocks = list(blocks) if isinstance(blocks, (list, tuple)) else [blocks]
         provider = blocks.pop(0) if blocks and _is_provider(blocks[0]) else None
         if any(_is_provider(b) for b in blocks):
             raise ValueError("A pipeline has one provider, first. Received: "
@@ -366,6 +379,7 @@ class BottomUpPipeline(_ModelPipeline):
         edge_inds = [(names.index(a), names.index(b)) for a, b in self.pafs_head.edges]
         return [PartAffinityFieldsGenerator(sigma=self.pafs_head.sigma,
                                             output_stride=self.pafs_head.output_stride,
+                                            flatten_channels=True,
                                             edge_inds=edge_inds)] + self._subset(
             self.confmaps_head, provider) + [
             MultiConfidenceMapGenerator(**self._confmap_args(self.confmaps_head))]
@@ -407,10 +421,12 @@ class TopDownMultiClassPipeline(_ModelPipeline):
             [self.offsets_head] if self.offsets_head else [])
 
     def _targets(self, provider):
+        # As in SLEAP: class vectors are made per frame, then the cropper gives each
+        # crop its own instance's row.
         head = self.instance_confmap_head
-        return (self._crop(provider) + self._subset(head, provider, "center_instance")
-                + [InstanceConfidenceMapGenerator(**self._confmap_args(head)),
-                   ClassVectorGenerator()])
+        return ([ClassVectorGenerator()] + self._crop(provider)
+                + self._subset(head, provider, "center_instance")
+                + [InstanceConfidenceMapGenerator(**self._confmap_args(head))])
 
 
 def pipeline_for_model(data_config, optimization_config, model) -> _ModelPipeline:
@@ -443,7 +459,63 @@ def pipeline_for_model(data_config, optimization_config, model) -> _ModelPipelin
                      f"Received: {[k.__name__ for k in kinds]}")
 
 
+def labels_to_pipeline(labels, batch_size: Optional[int] = None, prefetch: bool = True,
+                       frame_indices: Optional[Sequence[int]] = None,
+                       user_labeled_only: bool = True) -> Pipeline:
+    """A pipeline reading a `sleap_io.Labels` (SLEAP's `Labels.to_pipeline`).
+
+    sleap-io's `Labels` has no `to_pipeline()` method; this is the same convenience:
+    a :class:`LabelsReader`, optionally batched (ragged keys stay ragged), then
+    prefetched.
+
+    Args:
+        labels: A `sleap_io.Labels` with a skeleton.
+        batch_size: If not `None`, examples are batched into rank-4 images (the last
+            batch may be smaller); otherwise single `(h, w, c)` images are yielded.
+        prefetch: Add a :class:`Prefetcher` (SLEAP always adds one; prefetching does
+            not change the data).
+        frame_indices: Labeled-frame indices (positions in `labels`) to read; all
+            labeled frames when `None`.
+        user_labeled_only: Read only user instances, and only frames that have one
+            (SLEAP's documented behaviour); if `False`, every labeled frame with all
+            its instances, including frames without instances.
+
+    Returns:
+        The :class:`Pipeline`; `make_dataset()` builds the `tf.data.Dataset`.
+
+    Raises:
+        ValueError: If no frame is left to read (see :class:`LabelsReader`).
+
+    Example:
+        >>> p = labels_to_pipeline(labels, batch_size=4)
+        >>> batch = p.peek()   # "image" (4, h, w, c) uint8, "instances" ragged ...
+    """
+    if user_labeled_only:
+        reader = LabelsReader(labels, user_instances_only=True,
+                              example_indices=frame_indices)
+    else:
+        reader = LabelsReader(labels, user_instances_only=False,
+                              example_indices=frame_indices, include_empty=True)
+    pipeline = Pipeline(reader)
+    if batch_size is not None:
+        pipeline += Batcher(batch_size=int(batch_size), drop_remainder=False,
+                            unrag=False)
+    if prefetch:
+        pipeline += Prefetcher()
+    return pipeline
+
+
 __all__ = [
+    "PROVIDERS",
+    "LabelsReader",
+    "VideoReader",
+    "PointsRescaler",
+    "PredictedInstanceCropper",
+    "Unbatcher",
+    "LambdaFilter",
+    "KeyFilter",
+    "KeyRenamer",
+    "labels_to_pipeline",
     "Pipeline",
     "TARGET_KEYS",
     "SingleInstanceConfmapsPipeline",

@@ -26,7 +26,7 @@ from typing import Dict, List, Optional
 
 from sleapish.nn._backend import keras, tf
 from sleapish.nn.data.normalization import ensure_float as _ensure_float
-from sleapish.nn.data.resizing import pad_to_stride as _pad_to_stride
+from sleapish.nn.data.resizing import pad_image_to_stride as _pad_to_stride
 from sleapish.nn.inference.loading import find_head, get_model_output_stride
 from sleapish.nn.peak_finding import (
     find_global_peaks,

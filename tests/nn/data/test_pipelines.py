@@ -126,6 +126,8 @@ def test_pipeline_api(labels):
     assert "instances" in p.output_keys
     with pytest.raises(ValueError, match="one provider"):
         Pipeline.from_blocks([Normalizer(), LabelsReader(labels)])
+    single = Pipeline.from_blocks(Normalizer())  # one block, as SLEAP accepts
+    assert single.provider is None and len(single.transformers) == 1
     with pytest.raises(ValueError, match="no provider"):
         Pipeline(None, [Normalizer()]).make_dataset()
 
@@ -143,6 +145,55 @@ def test_bad_input_errors(labels):
     with pytest.raises(ValueError, match="crop_size"):
         pipeline_for_model(cfg.data, cfg.optimization, model).make_base_pipeline(
             LabelsReader(labels))
-    ds = tf.data.Dataset.from_tensors({"image": np.zeros((2, 8, 8, 1), np.uint8)})
+    ds = tf.data.Dataset.from_tensors({"image": np.zeros((1, 2, 8, 8, 1), np.uint8)})
     with pytest.raises(ValueError, match="rank"):
         Normalizer().transform_dataset(ds)
+
+
+def test_pipelines_reexports_sleap_names():
+    from sleapish.nn.data import pipelines, providers, resizing
+
+    assert pipelines.LabelsReader is providers.LabelsReader
+    assert pipelines.VideoReader is providers.VideoReader
+    assert pipelines.PointsRescaler is resizing.PointsRescaler
+    assert pipelines.PROVIDERS == (providers.LabelsReader, providers.VideoReader)
+
+
+def _mixed_labels(synthetic):
+    """Frame 0: 2 user instances; frame 1: 1 prediction only; frame 2: no instance."""
+    import sleap_io as sio
+
+    src = sleapish.load_file(synthetic.labels_path)
+    video, skel = src.videos[0], src.skeletons[0]
+    user = [sio.Instance.from_numpy(inst.numpy(), skeleton=skel)
+            for inst in src[0].user_instances]
+    pred = sio.PredictedInstance.from_numpy(src[1].user_instances[0].numpy(),
+                                            skeleton=skel)
+    return sio.Labels([sio.LabeledFrame(video=video, frame_idx=0, instances=user),
+                       sio.LabeledFrame(video=video, frame_idx=1, instances=[pred]),
+                       sio.LabeledFrame(video=video, frame_idx=2, instances=[])],
+                      videos=[video], skeletons=[skel])
+
+
+def test_labels_to_pipeline(synthetic):
+    from sleapish.nn.data.dataset_ops import Batcher, Prefetcher
+    from sleapish.nn.data.pipelines import labels_to_pipeline
+
+    labels = _mixed_labels(synthetic)
+    p = labels_to_pipeline(labels)
+    assert isinstance(p.provider, LabelsReader) and len(p.provider) == 1
+    assert [type(t) for t in p.transformers] == [Prefetcher]
+    ex = p.peek()
+    assert ex["image"].shape == (128, 128, 1) and ex["instances"].shape == (2, 4, 2)
+    # All labeled frames with all their instances (including the empty frame).
+    p = labels_to_pipeline(labels, batch_size=2, user_labeled_only=False, prefetch=False)
+    assert len(p.provider) == 3 and [type(t) for t in p.transformers] == [Batcher]
+    first, second = list(p.make_dataset())
+    assert first["image"].shape == (2, 128, 128, 1)
+    assert isinstance(first["instances"], tf.RaggedTensor)  # batched, not unragged
+    assert first["instances"].row_lengths().numpy().tolist() == [2, 1]
+    assert second["instances"].row_lengths().numpy().tolist() == [0]
+    p = labels_to_pipeline(labels, frame_indices=[1, 2], user_labeled_only=False)
+    assert p.provider.make_dataset().cardinality().numpy() == 2
+    with pytest.raises(ValueError, match="user instances"):
+        labels_to_pipeline(labels, frame_indices=[1, 2])
