@@ -35,8 +35,10 @@ def instances_from_arrays(points: np.ndarray, point_scores: np.ndarray,
         scores = np.nan_to_num(np.asarray(point_scores[i], np.float64), nan=0.0)
         score = float(instance_scores[i]) if np.isfinite(instance_scores[i]) else 0.0
         track = tracks[i] if tracks is not None else None
+        # SLEAP stores a tracking score of 0.0 on untracked predictions.
         out.append(sio.PredictedInstance.from_numpy(pts, skeleton, point_scores=scores,
-                                                    score=score, track=track))
+                                                    score=score, track=track,
+                                                    tracking_score=0.0))
     return out
 
 

@@ -2,13 +2,18 @@
 
 Modules: `candidates` (which earlier instances to match against: simple, optical
 flow, max-tracks variants), `similarity` (vectorized instance similarities),
-`matching` (greedy, Hungarian), `cleaning` (culling to a target count, connecting
-single track breaks), `trackers` (`Tracker`, `make_tracker_by_name`, `retrack`) and
-`kalman` (`KalmanTracker`, filters from `kalman_filter`).
+`matching` (greedy, Hungarian; SLEAP's tie order from `sorting`), `frame_matches`
+(cost matrix and matches of a frame), `cleaning` (culling to a target count,
+connecting single track breaks), `trackers` (`Tracker` and its
+`make_tracker_by_name`, built by `factory`; option table in `options`), `run`
+(`run_tracker`, `retrack`) and `kalman` (`KalmanTracker`, filters from
+`kalman_filter`).
+
+This package also stands for SLEAP's `sleap.nn.tracker.components` (same names).
 
 Example:
-    >>> from sleapish.nn.tracking import make_tracker_by_name, retrack  # doctest: +SKIP
-    >>> tracked = retrack(labels, make_tracker_by_name("simple"))       # doctest: +SKIP
+    >>> from sleapish.nn.tracking import Tracker, retrack                   # doctest: +SKIP
+    >>> tracked = retrack(labels, Tracker.make_tracker_by_name("simple"))   # doctest: +SKIP
 """
 
 from sleapish.nn.tracking.candidates import (
@@ -46,21 +51,51 @@ from sleapish.nn.tracking.similarity import (
     normalized_instance_similarity,
     similarity_policies,
 )
-from sleapish.nn.tracking.trackers import (
+from sleapish.nn.tracking.frame_matches import (
     FrameMatches,
+    InstanceType,
     Match,
-    Tracker,
-    make_tracker_by_name,
-    retrack,
     track_similarity_matrix,
 )
-from sleapish.nn.tracking.kalman import BareKalmanTracker, KalmanTracker  # noqa: E402
+from sleapish.nn.tracking.kalman import (
+    BareKalmanTracker,
+    KalmanTracker,
+    get_track_instance_matches,
+    match_dict_from_match_function,
+    match_tuples_from_match_function,
+    matches_from_match_tuples,
+    remove_second_bests_from_cost_matrix,
+)
+from sleapish.nn.tracking.run import retrack, run_tracker
+from sleapish.nn.tracking.sorting import legacy_argsort
+from sleapish.nn.tracking.trackers import (
+    BaseTracker,
+    FlowMaxTracker,
+    FlowTracker,
+    SimpleMaxTracker,
+    SimpleTracker,
+    Tracker,
+    make_tracker_by_name,
+)
 
 __all__ = [
     "BareKalmanTracker",
+    "BaseTracker",
+    "FlowMaxTracker",
+    "FlowTracker",
+    "SimpleMaxTracker",
+    "SimpleTracker",
+    "get_track_instance_matches",
+    "legacy_argsort",
+    "match_dict_from_match_function",
+    "match_tuples_from_match_function",
+    "matches_from_match_tuples",
+    "remove_second_bests_from_cost_matrix",
+    "run_tracker",
     "FlowCandidateMaker",
     "FlowMaxTracksCandidateMaker",
     "FrameMatches",
+    "InstanceType",
     "KalmanTracker",
     "Match",
     "MatchCandidate",

@@ -283,13 +283,24 @@ class FlowCandidateMaker:
         return out
 
 
+def _same_image(a, b) -> bool:
+    """SLEAP's `np.all(a == b)` test of two stored frames (None matches None)."""
+    if a is b:
+        return True
+    if a is None or b is None:
+        return False
+    return np.shape(a) == np.shape(b) and bool(np.array_equal(a, b))
+
+
 @attrs.define
 class FlowMaxTracksCandidateMaker(FlowCandidateMaker):
     """Optical flow candidates from a per-track history, at most `max_tracks` tracks.
 
-    As SLEAP, each history item of each allowed track shifts *all* instances of its
-    frame, so frames are repeated in the candidates (once per instance in them);
-    the flow for a frame is computed once and reused.
+    As SLEAP: for each history item of each allowed track (tracks in spawn order),
+    *all* history instances of that item's frame (same time step and same image, of
+    any track) are shifted into the current frame and added, so a frame's shifted
+    instances appear once per history item of that frame. The flow of a frame is
+    computed once and reused (the result is the same).
 
     Attributes:
         max_tracks: Maximum number of tracks.
@@ -302,22 +313,22 @@ class FlowMaxTracksCandidateMaker(FlowCandidateMaker):
                        **kwargs) -> List[MatchCandidate]:
         """History instances shifted into frame `t`, tracks in spawn order."""
         self.prune_shifted_instances(t)
-        by_t: Dict[int, List[MatchCandidate]] = {}
-        img_by_t: Dict[int, Any] = {}
-        for items in track_matching_queue_dict.values():
-            for item in items:
-                by_t.setdefault(item.t, []).append(item.instance_t)
-                img_by_t.setdefault(item.t, item.img_t)
-        cache: Dict[int, List[MatchCandidate]] = {}
+        all_items = [item for items in track_matching_queue_dict.values() for item in items]
+        cache: Dict[Tuple[int, int], List[MatchCandidate]] = {}
         out = []
         for k, items in enumerate(track_matching_queue_dict.values()):
             if max_tracking and k >= self.max_tracks:
                 break
             for item in items:
-                if item.t not in cache:
-                    cache[item.t] = self._shift_from(item.t, img_by_t[item.t],
-                                                     by_t[item.t], img, t)
-                out.extend(cache[item.t])
+                key = (item.t, id(item.img_t))
+                if key not in cache:
+                    refs = [it.instance_t for it in all_items
+                            if it.t == item.t and _same_image(it.img_t, item.img_t)]
+                    cache[key] = self._shift_from(item.t, item.img_t, refs, img, t)
+                elif self.save_shifted_instances:  # SLEAP saved on every call
+                    self.shifted_instances[(item.t, t)] = MatchedShiftedFrameInstances(
+                        item.t, t, cache[key], img)
+                out.extend(cache[key])
         return out
 
 

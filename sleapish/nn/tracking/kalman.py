@@ -16,17 +16,17 @@ to the regular tracker in the wrong positions, so its Kalman tracking crashed fr
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import attrs
 import numpy as np
 import sleap_io as sio
 
 from sleapish.nn.tracking.cleaning import cull_frame_instances
+from sleapish.nn.tracking.frame_matches import Match, default_tracking_score
 from sleapish.nn.tracking.frames import FrameImages, frame_hw
 from sleapish.nn.tracking.kalman_filter import KalmanFilter, constant_velocity_matrices
 from sleapish.nn.tracking.matching import first_choice_matching, greedy_matching
-from sleapish.nn.tracking.trackers import Match, Tracker
 
 
 def _node_points(instance, node_indices) -> np.ndarray:
@@ -78,9 +78,68 @@ def remove_second_bests_from_cost_matrix(cost_matrix: np.ndarray, thresh: float,
     return out
 
 
+def match_tuples_from_match_function(cost_matrix: np.ndarray, row_items: list,
+                                     column_items: list,
+                                     match_function: Callable) -> List[Tuple[Any, Any, Any]]:
+    """`(row item, column item, cost)` of each match with a finite cost.
+
+    Args:
+        cost_matrix: `(n_rows, n_cols)` costs (NaN/inf = no match).
+        row_items: Row items (instances).
+        column_items: Column items (tracks).
+        match_function: Returns `(row, col)` pairs for a cost matrix.
+
+    Returns:
+        The tuples, in the matching function's order.
+    """
+    return [(row_items[i], column_items[j], cost_matrix[i, j])
+            for i, j in match_function(cost_matrix) if np.isfinite(cost_matrix[i, j])]
+
+
+def match_dict_from_match_function(cost_matrix: np.ndarray, row_items: list,
+                                   column_items: list, match_function: Callable,
+                                   key_by_column: bool = True) -> Dict[Any, Any]:
+    """Matches as a dict `column item -> row item` (or `row -> column`).
+
+    When several matches share a key (e.g. first-choice matching, where rows may
+    pick the same column), the cheapest one is kept; of equal costs, the first.
+
+    Args:
+        cost_matrix: `(n_rows, n_cols)` costs (NaN/inf = no match).
+        row_items: Row items (instances).
+        column_items: Column items (tracks).
+        match_function: Returns `(row, col)` pairs for a cost matrix.
+        key_by_column: Key by column items (True) or by row items (False).
+
+    Returns:
+        The dict.
+    """
+    out: Dict[Any, Any] = {}
+    best: Dict[Any, Any] = {}
+    for i, j in match_function(cost_matrix):
+        cost = cost_matrix[i, j]
+        if not np.isfinite(cost):
+            continue
+        key, val = ((column_items[j], row_items[i]) if key_by_column
+                    else (row_items[i], column_items[j]))
+        if key not in out or cost < best[key]:
+            out[key], best[key] = val, cost
+    return out
+
+
+def matches_from_match_tuples(match_tuples: List[Tuple[Any, Any, Any]]) -> List[Match]:
+    """`Match(instance, track, score=cost)` for each `(instance, track, cost)`."""
+    return [Match(instance=inst, track=track, score=score)
+            for inst, track, score in match_tuples]
+
+
 def get_track_instance_matches(cost_matrix: np.ndarray, instances: list, tracks: list,
                                are_too_close_function: Callable) -> List[Match]:
     """Greedy matches, minus those taking a close competitor's first choice.
+
+    A greedy match of an instance to a track is dropped when another instance had
+    that track as its (cheapest) first choice and the two instances are "too
+    close" (SLEAP's modified greedy matching).
 
     Args:
         cost_matrix: `(n_instances, n_tracks)` float costs (NaN = no match).
@@ -89,23 +148,19 @@ def get_track_instance_matches(cost_matrix: np.ndarray, instances: list, tracks:
         are_too_close_function: `(instance, instance) -> bool`.
 
     Returns:
-        The kept `Match`es (score = cost).
+        The kept `Match`es (score = cost), in greedy order.
     """
-    first: Dict[int, Any] = {}
-    first_cost: Dict[int, float] = {}
-    for i, j in first_choice_matching(cost_matrix):
-        cst = cost_matrix[i, j]
-        if np.isfinite(cst) and (j not in first or cst < first_cost[j]):
-            first[j], first_cost[j] = instances[i], cst
+    first = match_dict_from_match_function(cost_matrix, instances, tracks,
+                                           first_choice_matching)
+    greedy = matches_from_match_tuples(match_tuples_from_match_function(
+        cost_matrix, instances, tracks, greedy_matching))
     out = []
-    for i, j in greedy_matching(cost_matrix):
-        if not np.isfinite(cost_matrix[i, j]):
-            continue
-        inst = instances[i]
-        rival = first.get(j)
-        if rival is not None and rival is not inst and are_too_close_function(inst, rival):
-            continue
-        out.append(Match(track=tracks[j], instance=inst, score=float(cost_matrix[i, j])))
+    for m in greedy:
+        if m.track in first:
+            rival = first[m.track]
+            if rival is not m.instance and are_too_close_function(m.instance, rival):
+                continue
+        out.append(m)
     return out
 
 
@@ -244,7 +299,7 @@ class KalmanTracker:
         re_init_after: Frames without filter matches that trigger re-initialising.
     """
 
-    init_tracker: Tracker
+    init_tracker: Any  # a `Tracker` (not imported: it imports this module)
     kalman_tracker: BareKalmanTracker
     cull_function: Optional[Callable] = None
     init_frame_count: int = 10
@@ -259,7 +314,7 @@ class KalmanTracker:
     tracks: list = attrs.field(factory=list)
 
     @classmethod
-    def make_tracker(cls, init_tracker: Tracker, node_indices: List[int], instance_count: int,
+    def make_tracker(cls, init_tracker: Any, node_indices: List[int], instance_count: int,
                      instance_iou_threshold: Optional[float] = 0.8,
                      init_frame_count: int = 10) -> "KalmanTracker":
         """Wrap `init_tracker`; culls frames to `instance_count` (with NMS)."""
@@ -312,6 +367,8 @@ class KalmanTracker:
                 self.init_done, self.last_init_t = True, t
         else:
             tracked = self.kalman_tracker.track_frame(untracked_instances, frame_idx=t)
+            for inst in tracked:  # SLEAP leaves the filters' instances at 0.0
+                default_tracking_score(inst)
         if (self.init_done and t - self.last_init_t > self.re_init_cooldown
                 and self.kalman_tracker.last_frame_with_tracks < t - self.re_init_after):
             self.init_done = False
@@ -339,18 +396,33 @@ class KalmanTracker:
         """The regular tracker's final pass."""
         self.init_tracker.final_pass(frames)
 
+    @property
+    def spawned_on(self) -> Dict[int, int]:
+        """Spawn frame of each track by `id` (the regular tracker's spawns)."""
+        return getattr(self.init_tracker, "spawned_on", {})
+
     def finish(self, frames: list) -> list:
-        """Final pass; `tracks` = used tracks in order of first appearance."""
+        """Final pass; `tracks` = used tracks in SLEAP's `Labels` order.
+
+        That is by spawn frame, then name. A track the filters re-created after a
+        gap counts as spawned on the first frame it was matched on (as SLEAP sets
+        its `spawned_on`).
+        """
         frames = list(frames)
         self.final_pass(frames)
         seen: Dict[int, Any] = {}
+        first: Dict[int, int] = {}
         for lf in frames:
             for inst in lf.instances:
                 if inst.track is not None:
                     seen.setdefault(id(inst.track), inst.track)
-        self.tracks = list(seen.values())
+                    first.setdefault(id(inst.track), int(lf.frame_idx))
+        spawned = self.spawned_on
+        self.tracks = sorted(seen.values(), key=lambda tr: (
+            spawned.get(id(tr), first[id(tr)]), tr.name))
         return frames
 
 
 __all__ = ["BareKalmanTracker", "KalmanTracker", "get_track_instance_matches",
-           "remove_second_bests_from_cost_matrix"]
+           "match_dict_from_match_function", "match_tuples_from_match_function",
+           "matches_from_match_tuples", "remove_second_bests_from_cost_matrix"]

@@ -1,7 +1,14 @@
 """Matching instances (rows) to tracks (columns) from a cost matrix.
 
 The cost is the negative similarity; missing similarities are `inf`. Both matchers
-return a list of `(row, column)` index pairs, as SLEAP 1.4.1's did.
+return a list of `(row, column)` index pairs, as SLEAP 1.4.1's did, and break ties
+the way SLEAP's did:
+
+* greedy: edges in the order of SLEAP's `np.argsort(cost, axis=None)` on numpy
+  < 1.23 (see `sorting.legacy_argsort`; newer numpy orders equal costs differently
+  on AVX-512/AVX2 machines), so of two equal edges the one numpy 1.22 sorted first
+  wins. For small matrices (at most 16 entries) that is the first in row-major order;
+* Hungarian: scipy's `linear_sum_assignment` on the cost matrix unchanged.
 """
 
 from __future__ import annotations
@@ -11,13 +18,17 @@ from typing import List, Tuple
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from sleapish.nn.tracking.sorting import legacy_argsort
+
 
 def hungarian_matching(cost_matrix: np.ndarray) -> List[Tuple[int, int]]:
     """Minimum-total-cost assignment (scipy's `linear_sum_assignment`).
 
-    Infinite costs are allowed: where no finite complete assignment exists SLEAP's
-    scipy call crashed; here they are replaced by a cost larger than any finite one,
-    so the finite part is still optimal and the result otherwise identical.
+    The matrix is passed to scipy unchanged, as SLEAP did, so ties between equal
+    optimal assignments are broken the same way. Where SLEAP's call raised (no
+    complete assignment avoids the infinite costs), the infinite costs are replaced
+    by one cost larger than any finite total and the problem is solved again: the
+    finite part of the result is still optimal.
 
     Args:
         cost_matrix: `(n_rows, n_cols)` float costs (`inf` = not allowed).
@@ -28,20 +39,23 @@ def hungarian_matching(cost_matrix: np.ndarray) -> List[Tuple[int, int]]:
     cost = np.asarray(cost_matrix, np.float64)
     if cost.size == 0:
         return []
-    bad = ~np.isfinite(cost)
-    if bad.any():
+    try:
+        rows, cols = linear_sum_assignment(cost)
+    except ValueError:
+        bad = ~np.isfinite(cost)
         finite = cost[~bad]
         span = (np.abs(finite).max() if finite.size else 1.0) + 1.0
         cost = np.where(bad, span * (min(cost.shape) + 1) * 2.0, cost)
-    rows, cols = linear_sum_assignment(cost)
+        rows, cols = linear_sum_assignment(cost)
     return [(int(r), int(c)) for r, c in zip(rows, cols)]
 
 
 def greedy_matching(cost_matrix: np.ndarray) -> List[Tuple[int, int]]:
     """Greedy bipartite matching: take the cheapest edge, drop its row and column.
 
-    Edges are visited in `np.argsort(cost, axis=None)` order (as SLEAP, so ties are
-    broken the same way), in one pass.
+    Edges are visited in SLEAP's `np.argsort(cost, axis=None)` order (numpy 1.22's
+    tie order, `sorting.legacy_argsort`), in one pass. Infinite costs are matched
+    too once nothing cheaper is left, as in SLEAP.
 
     Args:
         cost_matrix: `(n_rows, n_cols)` float costs.
@@ -52,8 +66,7 @@ def greedy_matching(cost_matrix: np.ndarray) -> List[Tuple[int, int]]:
     cost = np.asarray(cost_matrix)
     if cost.size == 0:
         return []
-    order = np.argsort(cost, axis=None)
-    rows, cols = np.unravel_index(order, cost.shape)
+    rows, cols = np.unravel_index(legacy_argsort(cost), cost.shape)
     used_r = np.zeros(cost.shape[0], bool)
     used_c = np.zeros(cost.shape[1], bool)
     out = []
@@ -69,7 +82,7 @@ def greedy_matching(cost_matrix: np.ndarray) -> List[Tuple[int, int]]:
 
 
 def first_choice_matching(cost_matrix: np.ndarray) -> List[Tuple[int, int]]:
-    """Each row to its cheapest column (columns may repeat).
+    """Each row to its cheapest column (columns may repeat; ties: first column).
 
     Args:
         cost_matrix: `(n_rows, n_cols)` float costs.

@@ -1,8 +1,6 @@
-"""Predictors, load_model and sleapish-track on model folders made here."""
+"""Predictors and load_model on model folders made here (the CLI: test_cli.py)."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
@@ -18,8 +16,6 @@ from sleapish.nn.config import (
     UNetConfig,
 )
 from sleapish.nn.inference import ModelFolderError, load_model
-from sleapish.nn.inference.cli import main as track_main
-from sleapish.nn.inference.cli import parse_frames
 from sleapish.nn.model import Model
 
 
@@ -101,34 +97,6 @@ def test_bad_inputs(folders, tmp_path):
         predictor.predict(np.zeros((4, 4), np.uint8))
 
 
-def test_parse_frames():
-    assert parse_frames("0-3,7,2", 10) == [0, 1, 2, 3, 7]
-    assert parse_frames(None, 10) is None
-    with pytest.raises(ValueError, match=r"out of range.*\[12\]"):
-        parse_frames("10-12", 12)
-    with pytest.raises(ValueError, match="look like"):
-        parse_frames("a-b", 12)
-
-
-def test_track_cli_writes_predictions_and_fails_cleanly(folders, synthetic, tmp_path, capsys):
-    centroid, centered, _ = folders
-    out = tmp_path / "pred.slp"
-    rc = track_main([str(synthetic.video_path), "-m", str(centroid), "-m", str(centered),
-                     "--frames", "0-4", "-o", str(out), "--verbosity", "json"])
-    assert rc == 0
-    stdout = capsys.readouterr().out
-    assert json.loads(stdout.splitlines()[-2])["status"] == "done"
-    pred = sleapish.load_file(out)
-    assert [lf.frame_idx for lf in pred] == [0, 1, 2, 3, 4]
-    assert pred.provenance["model_paths"] == [str(centroid), str(centered)]
-    bad = tmp_path / "bad.slp"
-    rc = track_main([str(synthetic.video_path), "-m", str(centroid), "--frames", "0-99",
-                     "-o", str(bad), "--verbosity", "none"])
-    assert rc == 2 and not bad.exists()
-    assert "out of range" in capsys.readouterr().err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pred.slp"]
-
-
 def test_from_trained_models_and_visual_predictor(folders):
     from sleapish.nn.inference import TopDownPredictor, VisualPredictor
 
@@ -145,7 +113,7 @@ def test_from_trained_models_and_visual_predictor(folders):
     assert out[0]["image"].dtype == np.uint8
 
 
-def test_model_given_by_json_or_zip_and_cli_inputs(folders, synthetic, tmp_path, capsys):
+def test_model_given_by_json_or_zip(folders, tmp_path):
     import shutil
 
     centroid, centered, labels = folders
@@ -160,20 +128,6 @@ def test_model_given_by_json_or_zip_and_cli_inputs(folders, synthetic, tmp_path,
         load_model(bad_zip)
     with pytest.raises(ValueError, match="not a valid tracker"):
         load_model(centroid, tracker="nope")
-    # A folder of videos, each with its default output name.
-    vids = tmp_path / "videos"
-    vids.mkdir()
-    shutil.copy(synthetic.video_path, vids / "a.mp4")
-    shutil.copy(synthetic.video_path, vids / "b.mp4")
-    rc = track_main([str(vids), "-m", str(centroid), "-m", str(centered), "--frames", "0-1",
-                     "--verbosity", "none"])
-    assert rc == 0
-    assert sorted(p.name for p in vids.iterdir()) == [
-        "a.mp4", "a.mp4.predictions.slp", "b.mp4", "b.mp4.predictions.slp"]
-    pred = sleapish.load_file(vids / "a.mp4.predictions.slp")
-    assert pred.provenance["args"]["frames"] == "0-1" and pred.provenance["fps"] > 0
-    rc = track_main([str(vids), "-m", str(centroid), "-o", str(tmp_path / "x.slp")])
-    assert rc == 2 and "single input" in capsys.readouterr().err
 
 
 def test_rgb_frames_into_gray_model_are_converted_with_a_note(folders, caplog):
@@ -206,3 +160,20 @@ def test_topdown_multiclass_instance_scores_are_sleaps_positional_centroid_value
     np.testing.assert_array_equal(_positional_centroid_scores(out, 1, 2), [0.7, np.nan])
     np.testing.assert_array_equal(_positional_centroid_scores(out, 0, 4),
                                   [0.9, 0.4, np.nan, np.nan])
+
+
+def test_untracked_predictions_have_tracking_score_zero(tmp_path):
+    # SLEAP writes 0.0 (not NaN) as the tracking score of untracked predictions.
+    import sleap_io as sio
+
+    from sleapish.nn.inference.results import instances_from_arrays
+
+    skel = sio.Skeleton(["a", "b"])
+    insts = instances_from_arrays(np.array([[[1.0, 2.0], [3.0, np.nan]]]),
+                                  np.array([[0.9, np.nan]]), np.array([1.5]), skel)
+    assert len(insts) == 1 and insts[0].tracking_score == 0.0 and insts[0].score == 1.5
+    labels = sio.Labels([sio.LabeledFrame(sio.Video("v.mp4", open_backend=False), 0,
+                                          insts)], skeletons=[skel])
+    sleapish.save_file(labels, tmp_path / "p.slp")
+    back = sleapish.load_file(tmp_path / "p.slp", open_videos=False)
+    assert back[0].instances[0].tracking_score == 0.0
