@@ -3,11 +3,13 @@
 Each head is a 1x1 convolution named after its class (SLEAP's convention; files
 from older SLEAP versions add `_0`), except :class:`ClassVectorsHead`, a small
 classifier. Heads carry the metadata the data pipelines and inference need (part
-names, edges, classes, sigma, output stride, loss weight).
+names, edges, classes, sigma, output stride, loss weight). Fields, their order and
+defaults are SLEAP's, so positional construction works as with `sleap.nn.heads`.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import List, Optional, Sequence, Tuple
 
 import attrs
@@ -16,7 +18,7 @@ from sleapish.nn._backend import keras
 
 
 @attrs.define
-class Head:
+class Head(ABC):
     """Base class: a 1x1 convolution with `channels` outputs.
 
     Attributes:
@@ -28,9 +30,9 @@ class Head:
     loss_weight: float = 1.0
 
     @property
+    @abstractmethod
     def channels(self) -> int:
         """Number of output channels."""
-        raise NotImplementedError
 
     @property
     def activation(self) -> str:
@@ -38,38 +40,59 @@ class Head:
         return "linear"
 
     @property
+    def loss_function(self) -> str:
+        """Name of the loss this head is trained with ("mse")."""
+        return "mse"
+
+    @property
     def name(self) -> str:
         """Layer name: the class name."""
         return type(self).__name__
 
     def make_head(self, x_in, name: Optional[str] = None):
-        """Build the output layer on `x_in` (`(batch, h, w, c)`).
+        """Build the output layer on `x_in`.
+
+        Args:
+            x_in: Feature tensor `(batch, h, w, c)` at `output_stride`.
+            name: Layer name; the class name by default.
 
         Returns:
-            Tensor `(batch, h, w, channels)`.
+            Tensor `(batch, h, w, channels)`, float32.
         """
         return keras.layers.Conv2D(self.channels, 1, strides=1, padding="same",
                                    activation=self.activation,
                                    name=name or self.name)(x_in)
 
 
-def _names(part_names, what: str) -> List[str]:
-    if not part_names:
-        raise ValueError(f"{what} needs at least one name. Received: {part_names!r}")
-    return list(part_names)
+def _opt_list(values) -> Optional[List]:
+    return None if values is None else list(values)
+
+
+def _edge_list(edges) -> Optional[List[Tuple[str, str]]]:
+    return None if edges is None else [tuple(e) for e in edges]
+
+
+def _names(names, what: str) -> List:
+    if not names:
+        raise ValueError(f"{what} needs at least one name. Received: {names!r}")
+    return list(names)
 
 
 @attrs.define
-class _PartConfmapsHead(Head):
-    """Confidence maps with one channel per body part.
+class SingleInstanceConfmapsHead(Head):
+    """Confidence maps, one channel per part, one instance per image.
 
     Attributes:
         part_names: Node names, one channel each.
         sigma: Gaussian spread in input pixels.
+        output_stride: Stride of the output.
+        loss_weight: Weight of the loss term.
     """
 
-    part_names: List[str] = attrs.field(factory=list)
+    part_names: List[str] = attrs.field(converter=_opt_list)
     sigma: float = 5.0
+    output_stride: int = 1
+    loss_weight: float = 1.0
 
     @property
     def channels(self) -> int:
@@ -78,16 +101,19 @@ class _PartConfmapsHead(Head):
 
     @classmethod
     def from_config(cls, config, part_names: Optional[Sequence[str]] = None):
-        """From the matching head config; part names default to `part_names` (the
-        skeleton's nodes)."""
-        names = _names(config.part_names or part_names, cls.__name__)
-        return cls(part_names=names, sigma=config.sigma,
+        """From the matching head config.
+
+        Args:
+            config: The head config (e.g. `SingleInstanceConfmapsHeadConfig`).
+            part_names: Used when `config.part_names` is `None` (the skeleton's
+                nodes).
+
+        Raises:
+            ValueError: If neither gives a part name.
+        """
+        names = config.part_names if config.part_names is not None else part_names
+        return cls(part_names=_names(names, cls.__name__), sigma=config.sigma,
                    output_stride=config.output_stride, loss_weight=config.loss_weight)
-
-
-@attrs.define
-class SingleInstanceConfmapsHead(_PartConfmapsHead):
-    """Confidence maps, one channel per part, one instance per image."""
 
 
 @attrs.define
@@ -97,10 +123,14 @@ class CentroidConfmapsHead(Head):
     Attributes:
         anchor_part: Node used as the centroid, or `None` for bounding-box centers.
         sigma: Gaussian spread in input pixels.
+        output_stride: Stride of the output.
+        loss_weight: Weight of the loss term.
     """
 
     anchor_part: Optional[str] = None
     sigma: float = 5.0
+    output_stride: int = 1
+    loss_weight: float = 1.0
 
     @property
     def channels(self) -> int:
@@ -122,11 +152,15 @@ class CenteredInstanceConfmapsHead(Head):
         part_names: Node names.
         anchor_part: Node crops are centered on.
         sigma: Gaussian spread in input pixels.
+        output_stride: Stride of the output.
+        loss_weight: Weight of the loss term.
     """
 
-    part_names: List[str] = attrs.field(factory=list)
+    part_names: List[str] = attrs.field(converter=_opt_list)
     anchor_part: Optional[str] = None
     sigma: float = 5.0
+    output_stride: int = 1
+    loss_weight: float = 1.0
 
     @property
     def channels(self) -> int:
@@ -135,15 +169,42 @@ class CenteredInstanceConfmapsHead(Head):
 
     @classmethod
     def from_config(cls, config, part_names: Optional[Sequence[str]] = None):
-        """From a `CenteredInstanceConfmapsHeadConfig`."""
-        names = _names(config.part_names or part_names, cls.__name__)
-        return cls(part_names=names, anchor_part=config.anchor_part, sigma=config.sigma,
-                   output_stride=config.output_stride, loss_weight=config.loss_weight)
+        """From a `CenteredInstanceConfmapsHeadConfig`; names as
+        :meth:`SingleInstanceConfmapsHead.from_config`."""
+        names = config.part_names if config.part_names is not None else part_names
+        return cls(part_names=_names(names, cls.__name__), anchor_part=config.anchor_part,
+                   sigma=config.sigma, output_stride=config.output_stride,
+                   loss_weight=config.loss_weight)
 
 
 @attrs.define
-class MultiInstanceConfmapsHead(_PartConfmapsHead):
-    """Confidence maps with a peak per part per instance (bottom-up models)."""
+class MultiInstanceConfmapsHead(Head):
+    """Confidence maps with a peak per part per instance (bottom-up models).
+
+    Attributes:
+        part_names: Node names, one channel each.
+        sigma: Gaussian spread in input pixels.
+        output_stride: Stride of the output.
+        loss_weight: Weight of the loss term.
+    """
+
+    part_names: List[str] = attrs.field(converter=_opt_list)
+    sigma: float = 5.0
+    output_stride: int = 1
+    loss_weight: float = 1.0
+
+    @property
+    def channels(self) -> int:
+        """One channel per part."""
+        return len(self.part_names)
+
+    @classmethod
+    def from_config(cls, config, part_names: Optional[Sequence[str]] = None):
+        """From a `MultiInstanceConfmapsHeadConfig`; names as
+        :meth:`SingleInstanceConfmapsHead.from_config`."""
+        names = config.part_names if config.part_names is not None else part_names
+        return cls(part_names=_names(names, cls.__name__), sigma=config.sigma,
+                   output_stride=config.output_stride, loss_weight=config.loss_weight)
 
 
 @attrs.define
@@ -153,10 +214,14 @@ class PartAffinityFieldsHead(Head):
     Attributes:
         edges: `(source, destination)` node-name pairs.
         sigma: Spread around the edge in input pixels.
+        output_stride: Stride of the output.
+        loss_weight: Weight of the loss term.
     """
 
-    edges: List[Tuple[str, str]] = attrs.field(factory=list)
+    edges: List[Tuple[str, str]] = attrs.field(converter=_edge_list)
     sigma: float = 15.0
+    output_stride: int = 1
+    loss_weight: float = 1.0
 
     @property
     def channels(self) -> int:
@@ -165,12 +230,17 @@ class PartAffinityFieldsHead(Head):
 
     @classmethod
     def from_config(cls, config, edges: Optional[Sequence[Tuple[str, str]]] = None):
-        """From a `PartAffinityFieldsHeadConfig`; edges default to the skeleton's."""
+        """From a `PartAffinityFieldsHeadConfig`; `edges` is used when
+        `config.edges` is `None` (the skeleton's edges).
+
+        Raises:
+            ValueError: If neither gives an edge.
+        """
         e = config.edges if config.edges is not None else edges
         if not e:
             raise ValueError(f"{cls.__name__} needs at least one edge. Received: {e!r}")
-        return cls(edges=[tuple(x) for x in e], sigma=config.sigma,
-                   output_stride=config.output_stride, loss_weight=config.loss_weight)
+        return cls(edges=e, sigma=config.sigma, output_stride=config.output_stride,
+                   loss_weight=config.loss_weight)
 
 
 @attrs.define
@@ -180,10 +250,14 @@ class ClassMapsHead(Head):
     Attributes:
         classes: Class (track) names.
         sigma: Spread of the non-zero neighbourhood.
+        output_stride: Stride of the output.
+        loss_weight: Weight of the loss term.
     """
 
-    classes: List[str] = attrs.field(factory=list)
+    classes: List[str] = attrs.field(converter=_opt_list)
     sigma: float = 5.0
+    output_stride: int = 1
+    loss_weight: float = 1.0
 
     @property
     def channels(self) -> int:
@@ -197,9 +271,10 @@ class ClassMapsHead(Head):
 
     @classmethod
     def from_config(cls, config, classes: Optional[Sequence[str]] = None):
-        """From a `ClassMapsHeadConfig`; classes default to the track names."""
-        names = _names(config.classes or classes, cls.__name__)
-        return cls(classes=names, sigma=config.sigma,
+        """From a `ClassMapsHeadConfig`; `classes` (the track names) is used when
+        `config.classes` is `None`."""
+        names = config.classes if config.classes is not None else classes
+        return cls(classes=_names(names, cls.__name__), sigma=config.sigma,
                    output_stride=config.output_stride, loss_weight=config.loss_weight)
 
 
@@ -216,13 +291,16 @@ class ClassVectorsHead(Head):
         num_fc_layers: Hidden dense layers.
         num_fc_units: Units per hidden layer.
         global_pool: Global max pooling before flattening.
+        output_stride: Stride of the features the head is attached to.
+        loss_weight: Weight of the loss term.
     """
 
-    classes: List[str] = attrs.field(factory=list)
+    classes: List[str] = attrs.field(converter=_opt_list)
     num_fc_layers: int = 1
     num_fc_units: int = 64
     global_pool: bool = True
-    output_stride: int = 16
+    output_stride: int = 1
+    loss_weight: float = 1.0
 
     @property
     def channels(self) -> int:
@@ -234,8 +312,21 @@ class ClassVectorsHead(Head):
         """Softmax over classes."""
         return "softmax"
 
+    @property
+    def loss_function(self) -> str:
+        """Categorical cross-entropy."""
+        return "categorical_crossentropy"
+
     def make_head(self, x_in, name: Optional[str] = None):
-        """Build the classifier on `x_in`; returns `(batch, n_classes)`."""
+        """Build the classifier.
+
+        Args:
+            x_in: Feature tensor `(batch, h, w, c)`.
+            name: Name of the output layer; the class name by default.
+
+        Returns:
+            Tensor `(batch, n_classes)` of class probabilities.
+        """
         L = keras.layers
         x = x_in
         if self.global_pool:
@@ -244,13 +335,15 @@ class ClassVectorsHead(Head):
         for i in range(self.num_fc_layers):
             x = L.Dense(self.num_fc_units, name=f"pre_classification{i}_fc")(x)
             x = L.Activation("relu", name=f"pre_classification{i}_relu")(x)
-        return L.Dense(self.channels, activation="softmax", name=name or self.name)(x)
+        return L.Dense(self.channels, activation=self.activation,
+                       name=name or self.name)(x)
 
     @classmethod
     def from_config(cls, config, classes: Optional[Sequence[str]] = None):
-        """From a `ClassVectorsHeadConfig`."""
-        names = _names(config.classes or classes, cls.__name__)
-        return cls(classes=names, num_fc_layers=config.num_fc_layers,
+        """From a `ClassVectorsHeadConfig`; `classes` is used when `config.classes`
+        is `None`."""
+        names = config.classes if config.classes is not None else classes
+        return cls(classes=_names(names, cls.__name__), num_fc_layers=config.num_fc_layers,
                    num_fc_units=config.num_fc_units, global_pool=config.global_pool,
                    output_stride=config.output_stride, loss_weight=config.loss_weight)
 
@@ -260,12 +353,17 @@ class OffsetRefinementHead(Head):
     """Sub-pixel offsets: 2 channels (x, y) per part, `[p0x, p0y, p1x, ...]`.
 
     Attributes:
-        part_names: Node names (`["centroid"]`-like single name for centroids).
+        part_names: Node names; for centroid models the single anchor part (`None`
+            when centroids are bounding-box centers).
+        output_stride: Stride of the output.
         sigma_threshold: Confidence map value above which offsets are trained.
+        loss_weight: Weight of the loss term.
     """
 
-    part_names: List[str] = attrs.field(factory=list)
+    part_names: List[Optional[str]] = attrs.field(converter=_opt_list)
+    output_stride: int = 1
     sigma_threshold: float = 0.2
+    loss_weight: float = 1.0
 
     @property
     def channels(self) -> int:
@@ -274,13 +372,31 @@ class OffsetRefinementHead(Head):
 
     @classmethod
     def from_config(cls, config, part_names: Optional[Sequence[str]] = None,
-                    sigma_threshold: float = 0.2):
-        """Offsets for a confidence-map head config (same stride and loss weight)."""
-        names = getattr(config, "part_names", None) or part_names
-        if names is None:  # centroid heads have one "part"
-            names = [getattr(config, "anchor_part", None) or "centroid"]
-        return cls(part_names=list(names), sigma_threshold=sigma_threshold,
-                   output_stride=config.output_stride, loss_weight=config.loss_weight)
+                    sigma_threshold: float = 0.2, loss_weight: float = 1.0):
+        """Offsets for a confidence-map head config, at its output stride.
+
+        As SLEAP: configs with `part_names` use them (or `part_names` when they are
+        `None`); centroid configs (no `part_names`) give `[config.anchor_part]`. The
+        loss weight is the argument's, not the config's.
+
+        Args:
+            config: A confidence-map head config.
+            part_names: Node names used when the config has none.
+            sigma_threshold: Confidence map value above which offsets are trained.
+            loss_weight: Weight of the offsets' loss term.
+
+        Raises:
+            ValueError: If a config with `part_names` gets no names at all.
+        """
+        if hasattr(config, "part_names"):
+            names = config.part_names if config.part_names is not None else part_names
+            names = _names(names, cls.__name__)
+        elif hasattr(config, "anchor_part"):
+            names = [config.anchor_part]
+        else:
+            names = _names(part_names, cls.__name__)
+        return cls(part_names=names, output_stride=config.output_stride,
+                   sigma_threshold=sigma_threshold, loss_weight=loss_weight)
 
 
 __all__ = [

@@ -13,8 +13,46 @@ import attrs
 
 from sleapish.nn import heads as H
 from sleapish.nn._backend import keras
-from sleapish.nn.architectures import backbone_from_config
+from sleapish.nn.architectures import (
+    BACKBONE_CLASSES,
+    Hourglass,
+    LeapCNN,
+    ResNet50,
+    ResNet101,
+    ResNet152,
+    ResNetv1,
+    UNet,
+    UnetPretrainedEncoder,
+    backbone_from_config,
+)
 from sleapish.nn.architectures.common import IntermediateFeature, check_input_size
+from sleapish.nn.config import (
+    HourglassConfig,
+    LEAPConfig,
+    PretrainedEncoderConfig,
+    ResNetConfig,
+    UNetConfig,
+)
+
+#: Backbone classes (SLEAP's `sleap.nn.model.ARCHITECTURES`).
+ARCHITECTURES = [LeapCNN, UNet, Hourglass, ResNetv1, ResNet50, ResNet101, ResNet152,
+                 UnetPretrainedEncoder]
+ARCHITECTURE_NAMES = [cls.__name__ for cls in ARCHITECTURES]
+#: Backbone config class -> backbone class.
+BACKBONE_CONFIG_TO_CLS = {LEAPConfig: LeapCNN, UNetConfig: UNet, HourglassConfig: Hourglass,
+                          ResNetConfig: ResNetv1,
+                          PretrainedEncoderConfig: UnetPretrainedEncoder}
+#: Head classes (SLEAP's `sleap.nn.model.HEADS`).
+HEADS = [H.Head, H.CentroidConfmapsHead, H.SingleInstanceConfmapsHead,
+         H.CenteredInstanceConfmapsHead, H.MultiInstanceConfmapsHead,
+         H.PartAffinityFieldsHead, H.ClassMapsHead, H.ClassVectorsHead,
+         H.OffsetRefinementHead]
+
+
+def _ensure_list(x) -> list:
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    return [x]
 
 
 def _edge_names(skeleton) -> Optional[List[Tuple[str, str]]]:
@@ -107,7 +145,7 @@ class Model:
     """
 
     backbone: object
-    heads: List[H.Head]
+    heads: List[H.Head] = attrs.field(converter=_ensure_list)
     keras_model: Optional[object] = None
 
     @classmethod
@@ -115,16 +153,26 @@ class Model:
                     update_config: bool = False) -> "Model":
         """Build from a :class:`~sleapish.nn.config.ModelConfig`.
 
+        As SLEAP, the backbone is built to end at the main (first) head's output
+        stride: that stride is written into the backbone config's `output_stride`
+        (whatever `update_config`), so a saved config says what was built.
+
         Args:
             config: The model config.
             skeleton: `sleap_io.Skeleton` for default part names and edges.
             tracks: Tracks or track names for default classes (identity models).
             update_config: Write inferred names back into `config`.
+
+        Raises:
+            ValueError: If no backbone or head is set, or names cannot be inferred.
         """
-        backbone = backbone_from_config(config.backbone)
-        return cls(backbone=backbone,
-                   heads=heads_from_config(config.heads, skeleton=skeleton, tracks=tracks,
-                                           update_config=update_config))
+        if config.backbone.which_oneof() is None:
+            raise ValueError("Backbone architecture (config.model.backbone) was not "
+                             "specified. Received: all fields None")
+        heads = heads_from_config(config.heads, skeleton=skeleton, tracks=tracks,
+                                  update_config=update_config)
+        config.backbone.which_oneof().output_stride = heads[0].output_stride
+        return cls(backbone=backbone_from_config(config.backbone), heads=heads)
 
     @property
     def maximum_stride(self) -> int:
@@ -191,6 +239,9 @@ def transfer_weights(source, target) -> int:
     SLEAP files from before 1.1 name head layers `<Head>_0`; a target layer `X` takes
     the weights of a source layer `X` or, failing that, `X_0`.
 
+    Models nested in either model (SLEAP's pretrained-encoder backbones are a nested
+    model) are matched layer by layer.
+
     Args:
         source: A `tf_keras.Model` (e.g. a loaded SLEAP `best_model.h5`).
         target: A `tf_keras.Model` built by :meth:`Model.make_model`.
@@ -202,9 +253,9 @@ def transfer_weights(source, target) -> int:
         ValueError: If a target layer with weights has no source layer, or shapes
             differ; the message names the layer and both shapes.
     """
-    by_name = {layer.name: layer for layer in source.layers}
+    by_name = {layer.name: layer for layer in _flat_layers(source)}
     copied = 0
-    for layer in target.layers:
+    for layer in _flat_layers(target):
         if not layer.weights:
             continue
         src = by_name.get(layer.name) or by_name.get(f"{layer.name}_0")
@@ -223,4 +274,17 @@ def transfer_weights(source, target) -> int:
     return copied
 
 
-__all__ = ["Model", "heads_from_config", "transfer_weights"]
+def _flat_layers(model) -> list:
+    """The layers of `model` with nested models replaced by their own layers."""
+    out = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            out.extend(_flat_layers(layer))
+        else:
+            out.append(layer)
+    return out
+
+
+__all__ = ["ARCHITECTURES", "ARCHITECTURE_NAMES", "BACKBONE_CLASSES",
+           "BACKBONE_CONFIG_TO_CLS", "HEADS", "Model",
+           "heads_from_config", "transfer_weights"]

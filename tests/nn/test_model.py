@@ -25,7 +25,9 @@ from sleapish.nn.config import (
     SingleInstanceConfmapsHeadConfig,
     UNetConfig,
 )
-from sleapish.nn.model import Model
+from sleapish.nn._backend import keras
+from sleapish.nn.inference.loading import get_model_output_stride
+from sleapish.nn.model import Model, transfer_weights
 
 SKEL = synthetic_skeleton()
 UNET = BackboneConfig(unet=UNetConfig(max_stride=16, output_stride=2, filters=8,
@@ -122,3 +124,60 @@ def test_errors_name_the_values():
         _build(HeadsConfig())
     with pytest.raises(ValueError, match="ClassMapsHead needs at least one name"):
         _build(HeadsConfig(multi_class_bottomup=MultiClassBottomUpConfig()))
+
+
+def test_backbone_ends_at_the_main_head_stride():
+    # As SLEAP, the backbone config's output_stride (1) is replaced by the head's (2),
+    # so the decoder stops at stride 2 instead of feeding the head a middle feature.
+    cfg = ModelConfig(backbone=BackboneConfig(unet=UNetConfig(
+        max_stride=8, output_stride=1, filters=2, filters_rate=2)),
+        heads=HeadsConfig(single_instance=SingleInstanceConfmapsHeadConfig(
+            output_stride=2)))
+    model = Model.from_config(cfg, skeleton=SKEL)
+    assert cfg.backbone.unet.output_stride == 2
+    assert (model.backbone.up_blocks, model.output_stride) == (2, 2)
+    km = model.make_model((16, 16, 1))
+    assert tuple(km.outputs[0].shape) == (None, 8, 8, 4)
+    # UNet 2 filters, 3 down / 2 up blocks: encoder 58 + 224 + 880, middle 1168 +
+    # 2320, decoder 2904 + 732 (8286); head 4*4 + 4.
+    assert km.count_params() == 8286 + 20
+
+
+def test_offsets_follow_sleap_loss_weight_and_centroid_names():
+    _, model, km = _build(HeadsConfig(centroid=CentroidsHeadConfig(
+        anchor_part=None, output_stride=2, loss_weight=3.0, offset_refinement=True)))
+    offsets = model.heads[1]
+    assert isinstance(offsets, H.OffsetRefinementHead)
+    assert offsets.part_names == [None] and offsets.channels == 2
+    assert (model.heads[0].loss_weight, offsets.loss_weight) == (3.0, 1.0)
+    assert km.outputs[1].shape[-1] == 2
+    assert Model(backbone=model.backbone, heads=model.heads[0]).heads == [model.heads[0]]
+
+
+def test_transfer_weights_reads_nested_source_models():
+    inner_in = keras.Input((4, 4, 1))
+    inner = keras.Model(inner_in, keras.layers.Conv2D(2, 3, name="c1")(inner_in))
+    src_in = keras.Input((4, 4, 1))
+    src = keras.Model(src_in, keras.layers.Conv2D(1, 1, name="head")(inner(src_in)))
+    dst_in = keras.Input((4, 4, 1))
+    y = keras.layers.Conv2D(2, 3, name="c1")(dst_in)
+    dst = keras.Model(dst_in, keras.layers.Conv2D(1, 1, name="head")(y))
+    assert transfer_weights(src, dst) == 2
+    np.testing.assert_array_equal(dst.get_layer("c1").get_weights()[0],
+                                  inner.get_layer("c1").get_weights()[0])
+    # And back into the nested layout.
+    assert transfer_weights(dst, src) == 2
+    np.testing.assert_array_equal(src.get_layer("head").get_weights()[0],
+                                  dst.get_layer("head").get_weights()[0])
+
+
+def test_get_model_output_stride_warns_on_uneven_ratio():
+    x_in = keras.Input((5, 5, 1))
+    model = keras.Model(x_in, keras.layers.MaxPool2D(strides=2, padding="same")(x_in))
+    with pytest.warns(UserWarning, match="does not divide evenly"):
+        assert get_model_output_stride(model) == 1  # 5 // 3
+    x_in = [keras.Input((8, 8, 1)), keras.Input((16, 16, 1))]
+    outs = [keras.layers.MaxPool2D(pool_size=4, strides=4)(x) for x in x_in]
+    model = keras.Model(x_in, outs)
+    assert get_model_output_stride(model, input_ind=1, output_ind=0) == 8
+    assert get_model_output_stride(model) == 2  # input 0 (8) vs last output (4)

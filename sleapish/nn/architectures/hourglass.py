@@ -15,7 +15,11 @@ import attrs
 
 from sleapish.nn._backend import keras
 from sleapish.nn.architectures.common import log2_int
-from sleapish.nn.architectures.encoder_decoder import EncoderDecoder
+from sleapish.nn.architectures.encoder_decoder import (
+    DecoderBlock,
+    EncoderBlock,
+    EncoderDecoder,
+)
 
 
 def conv_bn(x, filters: int, kernel_size: int = 3, stride: int = 1,
@@ -34,8 +38,12 @@ def conv_bn(x, filters: int, kernel_size: int = 3, stride: int = 1,
     return keras.layers.BatchNormalization(name=f"{prefix}_bn")(x)
 
 
+#: SLEAP's name for :func:`conv_bn`.
+conv = conv_bn
+
+
 @attrs.define
-class StemBlock:
+class StemBlock(EncoderBlock):
     """Stem: 7x7 conv (stride 2 if `pooling_stride` is 4), 3x3 conv with twice the
     filters, max pooling (stride 2 if `pooling_stride` > 1), 3x3 conv to
     `output_filters`.
@@ -52,11 +60,6 @@ class StemBlock:
     filters: int = 128
     output_filters: int = 256
 
-    @property
-    def stride_factor(self) -> int:
-        """Downsampling applied by the stem."""
-        return self.pooling_stride if self.pool else 1
-
     def make_block(self, x_in, prefix: str = "stem"):
         """Apply the stem; returns `(batch, h / s, w / s, output_filters)`."""
         x = conv_bn(x_in, self.filters, kernel_size=7,
@@ -70,21 +73,17 @@ class StemBlock:
 
 
 @attrs.define
-class DownsamplingBlock:
-    """Max pooling (stride 2) then a 3x3 conv + BN.
+class DownsamplingBlock(EncoderBlock):
+    """Max pooling (2x2, stride 2) then a 3x3 conv + BN.
+
+    The block always pools by 2; `pool` and `pooling_stride` (inherited, defaults
+    True and 2) only feed the stride bookkeeping, as in SLEAP.
 
     Attributes:
         filters: Filters of the convolution.
     """
 
     filters: int = 256
-    pool: bool = True
-    pooling_stride: int = 2
-
-    @property
-    def stride_factor(self) -> int:
-        """Downsampling applied by this block."""
-        return self.pooling_stride
 
     def make_block(self, x_in, prefix: str = "downsample"):
         """Apply the block; returns `(batch, h / 2, w / 2, filters)`."""
@@ -93,17 +92,18 @@ class DownsamplingBlock:
 
 
 @attrs.define
-class UpsamplingBlock:
+class UpsamplingBlock(DecoderBlock):
     """3x3 conv + BN, upsample by 2, add a 3x3 conv + BN of the skip source.
 
     Attributes:
+        upsampling_stride: Upsampling factor for the stride bookkeeping (the layer
+            always upsamples by 2, as in SLEAP).
         filters: Filters of the output.
-        interp_method: "nearest" (SLEAP's choice) or "bilinear".
+        interp_method: "nearest" (SLEAP's choice in the hourglass) or "bilinear".
     """
 
     filters: int = 256
     interp_method: str = "bilinear"
-    upsampling_stride: int = 2
 
     def make_block(self, x, current_stride=None, skip_source=None,
                    prefix: str = "upsample"):
@@ -123,6 +123,10 @@ class UpsamplingBlock:
 @attrs.define
 class Hourglass(EncoderDecoder):
     """Stacked hourglass network.
+
+    Strides as in SLEAP: `encoder_features_stride` (= `maximum_stride`) counts the
+    stem, e.g. 64 for a stride-4 stem and 4 down blocks; `decoder_features_stride`
+    (= `output_stride`) is that divided by `2 ** up_blocks`.
 
     Attributes:
         down_blocks: Downsampling blocks per stack.

@@ -18,13 +18,14 @@ from sleapish.nn.architectures.encoder_decoder import (
 class LeapCNN(EncoderDecoder):
     """LEAP CNN: conv blocks pooled after their convolutions, decoder without skips.
 
-    Encoder block *i* has `down_convs_per_block` 3x3 convolutions with
+    Encoder block *i* (0-based) has `down_convs_per_block` 3x3 convolutions with
     `filters * filters_rate**i` filters followed by 2x2 max pooling; decoder block
-    *i* upsamples by 2 to `filters * filters_rate**(down_blocks - i)` filters and
-    refines with `up_convs_per_block` convolutions.
+    *j* (0-based) upsamples by 2 to `filters * filters_rate**(up_blocks - j)` filters
+    and refines with `up_convs_per_block` convolutions (SLEAP's rule, which counts
+    from `up_blocks`, not `down_blocks`).
 
     Attributes:
-        stacks: Number of stacked networks.
+        stacks: Number of stacked networks (inherited first field, as in SLEAP).
         filters: Filters of the first block.
         filters_rate: Filter growth factor per block.
         down_blocks: Encoder blocks.
@@ -34,7 +35,6 @@ class LeapCNN(EncoderDecoder):
         up_convs_per_block: Convolutions per decoder block.
     """
 
-    stacks: int = 1
     filters: int = 64
     filters_rate: float = 2
     down_blocks: int = 3
@@ -44,28 +44,35 @@ class LeapCNN(EncoderDecoder):
     up_convs_per_block: int = 2
 
     @property
+    def kernel_size(self) -> int:
+        """Kernel size of all convolutions (3)."""
+        return 3
+
+    @property
     def encoder_stack(self) -> List[SimpleConvBlock]:
         """Encoder blocks."""
         return [SimpleConvBlock(pool=True, pooling_stride=2, pool_before_convs=False,
                                 num_convs=self.down_convs_per_block,
                                 filters=int(self.filters * self.filters_rate ** i),
-                                kernel_size=3, use_bias=True, batch_norm=False,
-                                activation="relu")
+                                kernel_size=self.kernel_size, use_bias=True,
+                                batch_norm=False, activation="relu")
                 for i in range(self.down_blocks)]
 
     @property
     def decoder_stack(self) -> List[SimpleUpsamplingBlock]:
         """Decoder blocks."""
         blocks = []
-        for i in range(self.up_blocks):
-            f = int(self.filters * self.filters_rate ** (self.down_blocks - i))
+        for i in range(self.up_blocks, 0, -1):
+            f = int(self.filters * self.filters_rate ** i)
             blocks.append(SimpleUpsamplingBlock(
                 upsampling_stride=2, transposed_conv=not self.up_interpolate,
-                transposed_conv_filters=f, transposed_conv_kernel_size=3,
-                transposed_conv_batch_norm=False, interp_method="bilinear",
+                transposed_conv_filters=f, transposed_conv_use_bias=True,
+                transposed_conv_kernel_size=self.kernel_size,
+                transposed_conv_batch_norm=False, transposed_conv_activation="relu",
+                interp_method="bilinear",
                 skip_connection=False, refine_convs=self.up_convs_per_block,
-                refine_convs_filters=f, refine_convs_kernel_size=3,
-                refine_convs_batch_norm=False))
+                refine_convs_filters=f, refine_convs_kernel_size=self.kernel_size,
+                refine_convs_batch_norm=False, refine_convs_activation="relu"))
         return blocks
 
     @classmethod

@@ -40,7 +40,8 @@ def find_pretrained_weights(filename: str, what: str) -> Path:
             return path
     raise FileNotFoundError(
         f"ImageNet weights for {what} were not found and sleapish never downloads them. "
-        f"Put {filename} (the Keras Applications file) in one of {[str(p.parent) for p in tried]} "
+        f"Put {filename} (the file Keras Applications, classification_models or "
+        f"efficientnet would download) in one of {[str(p.parent) for p in tried]} "
         "(or set SLEAPISH_PRETRAINED_WEIGHTS to its folder), or use random weights "
         f"(ResNetConfig.weights='random' / PretrainedEncoderConfig.pretrained=False). "
         f"Received: {filename}")

@@ -10,7 +10,8 @@ the model (`tile_channels`, `imagenet_preproc_v1` layers), as SLEAP does.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+import math
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import attrs
 
@@ -80,12 +81,32 @@ def imagenet_preproc_v1(x):
     return x - tf.constant([[[[103.939, 116.779, 123.68]]]], dtype=tf.float32)
 
 
+def stack_configs_v1(blocks: Sequence[int]) -> List[Dict[str, Any]]:
+    """Keyword arguments of :func:`stack_v1` for each ResNet v1 stage.
+
+    Args:
+        blocks: Blocks per stage, e.g. `(3, 4, 6, 3)` for ResNet-50.
+
+    Returns:
+        Four dicts with `filters` (64, 128, 256, 512), `blocks`, `stride1` (1, 2, 2,
+        2) and `name` ("conv2" ... "conv5").
+    """
+    return [dict(filters=64 * 2 ** i, blocks=int(n), stride1=1 if i == 0 else 2,
+                 name=f"conv{i + 2}") for i, n in enumerate(blocks)]
+
+
 @attrs.define
 class ResNetv1:
     """ResNet v1 backbone with output stride control and an optional upsampling stack.
 
+    Use :class:`ResNet50`, :class:`ResNet101` or :class:`ResNet152`, which fix
+    `model_name` and `stack_configs`.
+
     Attributes:
-        model_name: "resnet50", "resnet101" or "resnet152".
+        model_name: "resnet50", "resnet101" or "resnet152" (names the ImageNet weights
+            file).
+        stack_configs: Per-stage keyword arguments of :func:`stack_v1` (`filters`,
+            `blocks`, `stride1`, `name`); `None` takes them from `model_name`.
         upsampling_stack: An :class:`UpsamplingStack`, or `None` to output the
             encoder features.
         features_output_stride: Stride of the encoder output (1 to 32); below 32,
@@ -96,25 +117,33 @@ class ResNetv1:
         skip_connections: Pass the stage outputs to the upsampling stack as skips.
     """
 
-    model_name: str = "resnet50"
+    model_name: str
+    stack_configs: Optional[Sequence[Mapping[str, Any]]] = None
     upsampling_stack: Optional[UpsamplingStack] = None
     features_output_stride: int = 16
     pretrained: bool = True
     frozen: bool = False
     skip_connections: bool = False
 
-    @property
-    def stack_configs(self) -> List[Dict[str, Any]]:
-        """Per-stage filters, blocks, first stride and name."""
-        blocks = STAGE_BLOCKS[self.model_name]
-        return [dict(filters=64, blocks=blocks[0], stride1=1, name="conv2"),
-                dict(filters=128, blocks=blocks[1], stride1=2, name="conv3"),
-                dict(filters=256, blocks=blocks[2], stride1=2, name="conv4"),
-                dict(filters=512, blocks=blocks[3], stride1=2, name="conv5")]
+    def __attrs_post_init__(self):
+        if self.stack_configs is None and self.model_name in STAGE_BLOCKS:
+            self.stack_configs = stack_configs_v1(STAGE_BLOCKS[self.model_name])
 
     @classmethod
     def from_config(cls, config) -> "ResNetv1":
-        """Build from a :class:`~sleapish.nn.config.ResNetConfig`."""
+        """Build from a :class:`~sleapish.nn.config.ResNetConfig`.
+
+        Returns the class named by `config.version` (:class:`ResNet50`,
+        :class:`ResNet101` or :class:`ResNet152`), whichever class this is called on.
+
+        Raises:
+            ValueError: For an unknown version, strides that are not powers of two,
+                `max_stride > 32` or `output_stride > max_stride`.
+        """
+        versions = {"ResNet50": ResNet50, "ResNet101": ResNet101, "ResNet152": ResNet152}
+        if config.version not in versions:
+            raise ValueError("Invalid ResNet version in the configuration. Received: "
+                             f"{config.version!r}")
         log2_int(config.max_stride, "ResNetConfig.max_stride")
         log2_int(config.output_stride, "ResNetConfig.output_stride")
         if config.max_stride > 32 or config.output_stride > config.max_stride:
@@ -122,16 +151,20 @@ class ResNetv1:
                 "ResNetConfig needs max_stride <= 32 and output_stride <= max_stride. "
                 f"Received: max_stride={config.max_stride}, "
                 f"output_stride={config.output_stride}")
-        up = None
+        up, skips = None, False
         if config.upsampling is not None:
             up = UpsamplingStack.from_config(config.upsampling,
                                              output_stride=config.output_stride)
-        return cls(model_name=config.version.lower(), upsampling_stack=up,
-                   features_output_stride=config.max_stride,
-                   pretrained=config.weights != "random",
-                   frozen=config.weights == "frozen",
-                   skip_connections=(config.upsampling is not None
-                                     and config.upsampling.skip_connections is not None))
+            skips = config.upsampling.skip_connections is not None
+        return versions[config.version](
+            upsampling_stack=up, features_output_stride=config.max_stride,
+            pretrained=config.weights != "random", frozen=config.weights == "frozen",
+            skip_connections=skips)
+
+    @property
+    def down_blocks(self) -> int:
+        """Number of downsampling steps (`log2(features_output_stride)`)."""
+        return int(math.log2(self.features_output_stride))
 
     @property
     def maximum_stride(self) -> int:
@@ -145,15 +178,33 @@ class ResNetv1:
             return self.upsampling_stack.output_stride
         return self.features_output_stride
 
+    @property
+    def output_scale(self) -> float:
+        """Resolution of the output relative to the input (`1 / output_stride`)."""
+        return 1.0 / float(self.output_stride)
+
     def make_backbone(self, x_in):
-        """Build on `x_in`; returns `(x_out, intermediate features)`.
+        """Build the backbone on `x_in`.
+
+        Args:
+            x_in: Input tensor `(batch, height, width, channels)`, float32 in [0, 1]
+                (grayscale is tiled to RGB when `pretrained`).
+
+        Returns:
+            `(x_out, features)`. Without an upsampling stack: the encoder output
+            `(batch, h / s, w / s, 2048)` (`s = features_output_stride`) and the
+            stem and stage outputs as :class:`IntermediateFeature`; with one, the
+            stack's output and its features.
 
         Raises:
+            ValueError: If there are no `stack_configs`.
             FileNotFoundError: If `pretrained` and the ImageNet weights file is not on
                 disk.
         """
-        if self.model_name not in STAGE_BLOCKS:
-            raise ValueError(f"Unknown ResNet. Received: {self.model_name!r}")
+        if not self.stack_configs:
+            raise ValueError(f"ResNetv1 {self.model_name!r} has no stack_configs (known "
+                             f"names: {sorted(STAGE_BLOCKS)}). Received: "
+                             f"{self.stack_configs!r}")
         weights_path = None
         if self.pretrained:
             weights_path = find_pretrained_weights(
@@ -178,7 +229,7 @@ class ResNetv1:
         stride = s1 * s2
         feats.append(IntermediateFeature(x, stride))
         dilation = 1
-        for cfg in self.stack_configs:
+        for cfg in map(dict, self.stack_configs):  # copies: SLEAP mutated its own
             if stride < self.features_output_stride:
                 stride *= cfg["stride1"]
                 stride1 = cfg["stride1"]
@@ -189,8 +240,8 @@ class ResNetv1:
             else:  # pragma: no cover - guarded by from_config
                 raise ValueError(f"Cannot reach output stride "
                                  f"{self.features_output_stride}. Received: {stride}")
-            x = stack_v1(x, cfg["filters"], cfg["blocks"], stride1=stride1,
-                         dilation_rate=dilation, name=cfg["name"])
+            cfg.update(stride1=stride1, dilation_rate=dilation)
+            x = stack_v1(x, **cfg)
             feats.append(IntermediateFeature(x, stride))
         encoder = keras.Model(encoder_in, x, name=self.model_name)
         if weights_path is not None:
@@ -205,16 +256,61 @@ class ResNetv1:
             x, current_stride=self.features_output_stride, skip_sources=skips)
 
 
-def ResNet50(**kwargs) -> ResNetv1:  # noqa: N802 - SLEAP's public name
-    """A ResNet-50 v1 backbone (stages of 3, 4, 6, 3 blocks)."""
-    return ResNetv1(model_name="resnet50", **kwargs)
+@attrs.define
+class _FixedResNet(ResNetv1):
+    """A `ResNetv1` whose `model_name` and `stack_configs` are fixed by the class."""
+
+    FIXED_NAME = "resnet50"
+    model_name: str = "resnet50"
+    stack_configs: Sequence[Mapping[str, Any]] = attrs.field(factory=list)
+    stack_configs: Sequence[Mapping[str, Any]] = attrs.field(factory=list)
+
+    def __attrs_post_init__(self):
+        # As SLEAP: the fixed values replace whatever was passed.
+        self.model_name = self.FIXED_NAME
+        self.stack_configs = stack_configs_v1(STAGE_BLOCKS[self.FIXED_NAME])
 
 
-def ResNet101(**kwargs) -> ResNetv1:  # noqa: N802
-    """A ResNet-101 v1 backbone (stages of 3, 4, 23, 3 blocks)."""
-    return ResNetv1(model_name="resnet101", **kwargs)
+@attrs.define
+class ResNet50(_FixedResNet):
+    """ResNet-50 v1 backbone (stages of 3, 4, 6 and 3 bottleneck blocks).
+
+    Takes the keyword arguments of :class:`ResNetv1`; `model_name` and
+    `stack_configs` are fixed.
+
+    Example:
+        >>> backbone = ResNet50(pretrained=False, features_output_stride=16)
+        >>> x, features = backbone.make_backbone(keras.Input((160, 160, 1)))
+        >>> tuple(x.shape)
+        (None, 10, 10, 2048)
+    """
+
+    FIXED_NAME = "resnet50"
+    model_name: str = "resnet50"
+    stack_configs: Sequence[Mapping[str, Any]] = attrs.field(factory=list)
 
 
-def ResNet152(**kwargs) -> ResNetv1:  # noqa: N802
-    """A ResNet-152 v1 backbone (stages of 3, 8, 36, 3 blocks)."""
-    return ResNetv1(model_name="resnet152", **kwargs)
+@attrs.define
+class ResNet101(_FixedResNet):
+    """ResNet-101 v1 backbone (stages of 3, 4, 23 and 3 bottleneck blocks).
+
+    Takes the keyword arguments of :class:`ResNetv1`; `model_name` and
+    `stack_configs` are fixed.
+    """
+
+    FIXED_NAME = "resnet101"
+    model_name: str = "resnet101"
+    stack_configs: Sequence[Mapping[str, Any]] = attrs.field(factory=list)
+
+
+@attrs.define
+class ResNet152(_FixedResNet):
+    """ResNet-152 v1 backbone (stages of 3, 8, 36 and 3 bottleneck blocks).
+
+    Takes the keyword arguments of :class:`ResNetv1`; `model_name` and
+    `stack_configs` are fixed.
+    """
+
+    FIXED_NAME = "resnet152"
+    model_name: str = "resnet152"
+    stack_configs: Sequence[Mapping[str, Any]] = attrs.field(factory=list)

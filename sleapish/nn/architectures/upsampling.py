@@ -9,10 +9,10 @@ Layer names are SLEAP's: `upsample_s16_to_s8_trans_conv`, `..._skip_concat`,
 
 from __future__ import annotations
 
-import math
 from typing import List, Optional, Sequence, Tuple
 
 import attrs
+import numpy as np
 
 from sleapish.nn._backend import keras
 from sleapish.nn.architectures.common import IntermediateFeature
@@ -82,8 +82,9 @@ class UpsamplingStack:
             input first).
         """
         L = keras.layers
-        n_steps = int(round(math.log(current_stride / self.output_stride)
-                            / math.log(self.upsampling_stride)))
+        # SLEAP's count, truncated: log_u(current_stride) - log_u(output_stride).
+        n_steps = int((np.log(current_stride) - np.log(self.output_stride))
+                      / np.log(self.upsampling_stride))
         feats = [IntermediateFeature(x, current_stride)]
         for step in range(n_steps):
             new_stride = current_stride // self.upsampling_stride

@@ -383,7 +383,8 @@ class PretrainedEncoderConfig:
         decoder_filters: Filters of the first decoder block.
         decoder_filters_rate: Factor by which decoder filters change per block.
         output_stride: Stride of the output.
-        decoder_batchnorm: If `True`, batch normalization in the decoder.
+        decoder_batchnorm: Kept for SLEAP config compatibility: SLEAP 1.4.1 does not
+            use it when building the model, and neither does sleapish.
     """
 
     encoder: str = attrs.field(
