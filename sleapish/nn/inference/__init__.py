@@ -111,3 +111,15 @@ __all__ += [
     "TopDownMultiClassPredictor",
     "VisualPredictor",
 ]
+
+# `sleapish-track` under SLEAP's names (`sleap.nn.inference.main` etc.).
+from sleapish.nn.inference.cli import (  # noqa: E402
+    CLIInputError,
+    _make_cli_parser,
+    _make_predictor_from_cli,
+    _make_provider_from_cli,
+    _make_tracker_from_cli,
+    main,
+)
+
+__all__ += ["main", "CLIInputError"]

@@ -1,314 +1,279 @@
-"""`sleapish-track`: predict and track instances in a video, or retrack predictions.
+"""`sleapish-track`: SLEAP 1.4.1's `sleap-track` command line.
 
 Usage:
+
+```text
     sleapish-track VIDEO.mp4 -m MODEL_DIR [-m MODEL_DIR] [-o OUT.slp] [--frames 0-99]
     sleapish-track VIDEO.mp4 -m MODEL_DIR --tracking.tracker flow
     sleapish-track LABELS.slp -m MODEL_DIR --only-labeled-frames
+    sleapish-track LABELS.slp -m MODEL_DIR --video.index 0 --frames 0-99
+    sleapish-track VIDEOS_FOLDER/ -m MODEL_DIR -o OUT_FOLDER/
+    sleapish-track INPUTS.csv -m MODEL_DIR           # or INPUTS.txt, one path a line
     sleapish-track PREDICTIONS.slp --tracking.tracker simple   # retrack
-    python -m sleapish.nn.inference VIDEOS_FOLDER/ -m MODEL_DIR
+    python -m sleapish.nn.inference ...
+```
 
-The output (default `<input>.predictions.slp`) is written to a temporary file and
-renamed into place, so an interrupted run leaves no partial file.
+:func:`main` is SLEAP's `sleap.nn.inference.main`. Called with a list of arguments
+(from Python) it raises on bad input - `ValueError` for inputs, outputs and options, as
+SLEAP does; run as the command (no arguments), it prints one line `sleapish-track:
+error: ...` and exits with status 2. Inputs and outputs are checked before the models
+load (see :mod:`~sleapish.nn.inference.cli_inputs`), the models load once for all
+inputs, each input gets a fresh tracker, and each output is written to a temporary
+file and renamed into place.
 """
 
 from __future__ import annotations
 
-import argparse
+import os
+import platform
+import shutil
+import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+from sleapish.nn.inference.cli_inputs import (  # noqa: F401 - re-exported
+    VIDEO_SUFFIXES,
+    CLIInputError,
+    collect_inputs,
+    make_provider_from_args,
+    parse_frames,
+    plan_jobs,
+)
+from sleapish.nn.inference.cli_parser import (  # noqa: F401 - re-exported
+    add_tracking_args,
+    make_parser,
+    make_predictor_from_args,
+    make_tracker_from_args,
+    select_devices,
+    tracking_option_names,
+)
 
-def parse_frames(text: Optional[str], n_frames: int) -> Optional[List[int]]:
-    """Parse "0-10,15,20-22" (inclusive ranges) into sorted unique indices.
+# Errors that are the user's input, not a bug: one line on the command line.
+_USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError,
+                RuntimeError, NotImplementedError, TypeError)
+
+
+def main(args: Optional[Sequence[str]] = None) -> int:
+    """Run `sleapish-track` (SLEAP's `sleap-track` entry point).
+
+    Args:
+        args: Command-line arguments (without the program name); paths may be
+            `os.PathLike`. None reads `sys.argv` and runs as the command: errors
+            print one line and return 2.
+
+    Returns:
+        0 on success; 2 for a bad input when run as the command.
 
     Raises:
-        ValueError: For malformed text or indices outside `[0, n_frames)`.
+        ValueError: (when `args` is given) For a missing or unusable input, output or
+            option (`CLIInputError` is a `ValueError`), as SLEAP raises.
+        FileNotFoundError: For a missing model folder (`ModelFolderError`).
+        SystemExit: For options argparse rejects (status 2), and for `-h`.
     """
-    if not text:
-        return None
-    out = set()
-    for part in text.split(","):
-        part = part.strip()
-        try:
-            if "-" in part:
-                a, b = part.split("-", 1)
-                out.update(range(int(a), int(b) + 1))
-            else:
-                out.add(int(part))
-        except ValueError:
-            raise ValueError(f"--frames must look like '0-10,15'. Received: {text!r}") from None
-    bad = sorted(i for i in out if not 0 <= i < n_frames)
-    if bad:
-        raise ValueError(f"--frames out of range for a video of {n_frames} frames. "
-                         f"Received: {bad[:5]}")
-    return sorted(out)
-
-
-def make_parser() -> argparse.ArgumentParser:
-    """The argument parser (SLEAP's `sleap-track` options that apply)."""
-    p = argparse.ArgumentParser(prog="sleapish-track", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("data_path", nargs="+",
-                   help="video file(s), .slp labels file(s) or a folder of videos")
-    p.add_argument("-m", "--model", action="append", default=None,
-                   help="model folder (repeat for centroid + centered instance); without "
-                        "it, a predictions .slp is retracked with --tracking.tracker")
-    p.add_argument("-o", "--output", help="output .slp (default: <input>.predictions.slp)")
-    p.add_argument("--frames", help="frame indices, e.g. '0-99,150'")
-    p.add_argument("--only-labeled-frames", action="store_true",
-                   help="for a .slp input: predict only its labeled frames")
-    p.add_argument("--only-suggested-frames", action="store_true",
-                   help="for a .slp input: predict only its suggested frames")
-    p.add_argument("--no-empty-frames", action="store_true",
-                   help="drop frames without predicted instances from the output")
-    p.add_argument("--batch_size", type=int, default=4)
-    p.add_argument("--peak_threshold", type=float, default=0.2)
-    p.add_argument("--max_instances", type=int, default=None)
-    p.add_argument("--refinement", choices=["integral", "local", "none"],
-                   default="integral")
-    p.add_argument("--max_edge_length_ratio", type=float, default=0.25,
-                   help="bottom-up: max edge length as a fraction of the image size")
-    p.add_argument("--dist_penalty_weight", type=float, default=1.0,
-                   help="bottom-up: weight of the edge length penalty")
-    p.add_argument("--verbosity", choices=["rich", "json", "none"], default="rich")
-    p.add_argument("--cpu", action="store_true", help="run on the CPU only")
-    p.add_argument("--gpu", default=None, help="GPU index to use (sets CUDA_VISIBLE_DEVICES)")
-    add_tracking_args(p)
-    return p
-
-
-def _flag(text: str) -> bool:
-    t = str(text).strip().lower()
-    if t in ("1", "true", "yes", "y", "on"):
-        return True
-    if t in ("0", "false", "no", "n", "off", ""):
-        return False
-    raise argparse.ArgumentTypeError(f"expected 0/1 or true/false. Received: {text!r}")
-
-
-def _int_list(text: str):
-    return [int(x.strip()) for x in text.split(",")] if text else None
-
-
-def _float_list(text: str):
-    return [float(x.strip()) for x in text.split(",")] if text else None
-
-
-# SLEAP 1.4.1's `--tracking.*` options: (name, type, help); defaults are those of
-# `make_tracker_by_name` (an option not given is not passed).
-TRACKING_OPTIONS = [
-    ("tracker", str, "simple, flow, simplemaxtracks, flowmaxtracks or none (default: none)"),
-    ("max_tracking", _flag, "cap the number of tracks at max_tracks (default: 0)"),
-    ("max_tracks", int, "maximum number of tracks (default: none)"),
-    ("target_instance_count", int, "target instances per frame (default: 0)"),
-    ("pre_cull_to_target", _flag, "cull instances over the target count before tracking "
-                                  "(default: 0)"),
-    ("pre_cull_iou_threshold", float, "IoU threshold for pre-culling overlapping "
-                                      "instances (default: none)"),
-    ("post_connect_single_breaks", _flag, "connect single track breaks after tracking "
-                                          "(needs target_instance_count; default: 0)"),
-    ("clean_instance_count", int, "instances per frame to keep when cleaning *after* "
-                                  "tracking (deprecated; default: 0)"),
-    ("clean_iou_threshold", float, "IoU threshold of that cleaning (default: none)"),
-    ("similarity", str, "instance, normalized_instance, centroid, iou or object_keypoint "
-                        "(default: instance)"),
-    ("match", str, "greedy or hungarian (default: greedy)"),
-    ("robust", float, "quantile of a track's similarities; 1 = max (default: 1)"),
-    ("track_window", int, "frames to look back for matches (default: 5)"),
-    ("min_new_track_points", int, "minimum points to spawn a track (default: 0)"),
-    ("min_match_points", int, "minimum points of match candidates (default: 0)"),
-    ("img_scale", float, "optical flow: image scale (default: 1.0)"),
-    ("of_window_size", int, "optical flow: window size per pyramid level (default: 21)"),
-    ("of_max_levels", int, "optical flow: pyramid levels (default: 3)"),
-    ("save_shifted_instances", _flag, "optical flow: chain shifts through saved shifted "
-                                      "instances (default: 0)"),
-    ("kf_node_indices", _int_list, "Kalman filter: node indices, e.g. '0,1'"),
-    ("kf_init_frame_count", int, "Kalman filter: frames to initialise; 0 = off (default: 0)"),
-    ("oks_errors", _float_list, "object keypoint similarity: per-node error in pixels "
-                                "(default: 1)"),
-    ("oks_score_weighting", _flag, "object keypoint similarity: weight by point scores "
-                                   "(default: 0)"),
-    ("oks_normalization", str, "object keypoint similarity: all, ref or union "
-                               "(default: all)"),
-]
-
-
-def add_tracking_args(parser: argparse.ArgumentParser) -> None:
-    """Add SLEAP's `--tracking.<option>` arguments (all default to None)."""
-    group = parser.add_argument_group("tracking")
-    for name, typ, help_text in TRACKING_OPTIONS:
-        group.add_argument(f"--tracking.{name}", dest=f"tracking.{name}", type=typ,
-                           default=None, help=help_text)
-
-
-def make_tracker_from_args(args):
-    """The tracker the `--tracking.*` options describe, or None without a tracker."""
-    opts = {name: getattr(args, f"tracking.{name}") for name, _, _ in TRACKING_OPTIONS}
-    if opts["tracker"] is None:
-        return None
-    from sleapish.nn.tracking import make_tracker_by_name
-
-    return make_tracker_by_name(**{k: v for k, v in opts.items() if v is not None})
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run `sleapish-track`; returns an exit code (errors print one clear line)."""
-    args = make_parser().parse_args(argv)
-    import os
-
-    if args.cpu:
-        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
-    elif args.gpu is not None:
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(args.gpu)
+    if args is not None:  # paths may be `pathlib.Path` or `py.path.local` objects
+        return _main([os.fspath(a) if isinstance(a, os.PathLike) else a for a in args])
     try:
-        return _run(args)
-    except (FileNotFoundError, ValueError, TypeError, RuntimeError,
-            NotImplementedError) as e:
+        return _main(None)
+    except _USER_ERRORS as e:
         print(f"sleapish-track: error: {e}", file=sys.stderr)
         return 2
 
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".mj2", ".h5", ".hdf5")
+class _Run:
+    """The state of one invocation: parsed args, timing, printing."""
 
+    def __init__(self, args, argv: Optional[List[str]]):
+        self.args = args
+        self.t0 = time.time()
+        self.start = str(datetime.now())
+        self.verbose = args.verbosity != "none"
+        self.command = (" ".join(sys.argv) if argv is None
+                        else " ".join(["sleapish-track", *argv]))
 
-def _inputs(paths) -> List[Path]:
-    """Expand folders into their video files; check every input exists."""
-    out = []
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            raise FileNotFoundError(f"Input not found. Received: {str(raw)!r}")
-        if path.is_dir():
-            vids = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-            if not vids:
-                raise FileNotFoundError(f"No videos in folder {path}. Received: {raw!r}")
-            out.extend(vids)
+    def say(self, *parts) -> None:
+        """Print a progress line to stdout (not with `--verbosity none`)."""
+        if self.verbose:
+            print(*parts, flush=True)
+
+    @staticmethod
+    def note(text: str) -> None:
+        """Print a note (a skipped file, a missing GUI) to stderr."""
+        print(f"sleapish-track: {text}", file=sys.stderr, flush=True)
+
+    def provenance(self, data_path, output_path) -> dict:
+        """SLEAP's provenance keys (and sleapish's versions) for one output."""
+        import sleapish
+
+        finish = str(datetime.now())
+        return {
+            "sleapish_version": sleapish.__version__,
+            "sleap_compat_version": sleapish.SLEAP_COMPAT_VERSION,
+            "platform": platform.platform(),
+            "python_version": platform.python_version(),
+            "command": self.command,
+            "data_path": Path(data_path).as_posix(),
+            "output_path": Path(output_path).as_posix(),
+            "total_elapsed": time.time() - self.t0,
+            "start_timestamp": self.start,
+            "finish_timestamp": finish,
+            "args": _jsonable(vars(self.args)),
+        }
+
+    def open_in_gui(self, path) -> None:
+        """`--open-in-gui`: run SLEAP's `sleap-label` on the output if installed."""
+        if not self.args.open_in_gui:
+            return
+        if shutil.which("sleap-label"):
+            subprocess.call(["sleap-label", str(path)])
         else:
-            out.append(path)
+            self.note(f"--open-in-gui: sleap-label (SLEAP's GUI) is not installed; open "
+                      f"{path} in it yourself")
+
+
+def _jsonable(d: dict) -> dict:
+    """The parsed arguments with JSON types only (paths become strings)."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, (list, tuple)):
+            v = [x if isinstance(x, (int, float, str, bool, type(None))) else str(x)
+                 for x in v]
+        elif not isinstance(v, (int, float, str, bool, type(None))):
+            v = str(v)
+        out[k] = v
     return out
 
 
-def _provider(args, data_path: Path):
+def _main(argv: Optional[List[str]]) -> int:
+    """Parse, pick devices, collect the inputs, then predict or retrack."""
+    parser = make_parser()
+    args = parser.parse_intermixed_args(argv)
+    if not args.data_path and getattr(args, "labels", None):  # SLEAP's old --labels
+        args.data_path = [args.labels]
+    run = _Run(args, argv)
+    run.say("Started inference at:", run.start)
+    select_devices(args)
+    notes: List[str] = []
+    items = collect_inputs(args.data_path, notes)
+    if args.models:
+        return _predict(run, items, notes)
+    if getattr(args, "tracking.tracker") is not None:
+        return _retrack(run, items, notes)
+    raise CLIInputError(
+        "Neither tracker type nor path to trained models specified. Use "
+        "'sleapish-track -m path/to/model ...' to predict with models; to retrack "
+        "predictions, give a tracker with 'sleapish-track predictions.slp "
+        "--tracking.tracker simple ...'.")
+
+
+def _remove_empty(labels) -> None:
+    """`--no-empty-frames`: drop frames without instances."""
+    labels.labeled_frames = [lf for lf in labels.labeled_frames if lf.instances]
+
+
+def _predict(run: _Run, items, notes: List[str]) -> int:
+    """Check every input and output, load the models once, predict each input."""
     import sleapish
-    from sleapish.nn.data.providers import LabelsReader, VideoReader
 
-    if data_path.suffix.lower() != ".slp":
-        video = sleapish.load_video(data_path)
-        return VideoReader(video, parse_frames(args.frames, len(video)))
-    labels = sleapish.load_file(data_path)
-    if args.only_labeled_frames:
-        return LabelsReader(labels, user_instances_only=True, include_empty=True)
-    if args.only_suggested_frames:
-        inds = sorted({int(s.frame_idx) for s in labels.suggestions
-                       if s.video is labels.video})
-        if not inds:
-            raise ValueError(f"{data_path} has no suggested frames. Received: 0")
-        return VideoReader(labels.video, inds)
-    return VideoReader(labels.video, parse_frames(args.frames, len(labels.video)))
-
-
-def _run(args) -> int:
-    import platform
-
-    import sleapish
-    from sleapish.nn.inference.loading_api import load_model
-
-    inputs = _inputs(args.data_path)
-    if args.output and len(inputs) > 1:
-        raise ValueError("-o/--output takes a single input. Received: "
-                         f"{len(inputs)} inputs")
-    tracker = make_tracker_from_args(args)
-    if not args.model:
-        if tracker is None:
-            raise ValueError("Neither a model (-m) nor a tracker (--tracking.tracker) was "
-                             "given: pass -m to predict, or --tracking.tracker to retrack "
-                             f"predictions. Received: {[str(p) for p in inputs]}")
-        return _retrack(args, inputs, tracker)
-    outputs = [Path(args.output) if args.output else
-               p.with_name(p.name + ".predictions.slp") for p in inputs]
-    for out in outputs:
-        if not out.parent.is_dir():
-            raise FileNotFoundError(f"Output folder does not exist. Received: {str(out)!r}")
-    predictor = load_model(args.model, batch_size=args.batch_size,
-                           peak_threshold=args.peak_threshold,
-                           refinement=None if args.refinement == "none" else args.refinement,
-                           max_instances=args.max_instances,
-                           progress_reporting=args.verbosity)
-    predictor.tracker = tracker
-    layer = getattr(predictor.inference_model, "inference_layer", None)
-    if layer is not None and hasattr(layer, "paf_scorer"):
-        layer.paf_scorer.max_edge_length_ratio = args.max_edge_length_ratio
-        layer.paf_scorer.dist_penalty_weight = args.dist_penalty_weight
-    for data_path, output in zip(inputs, outputs):
-        provider = _provider(args, data_path)
+    args = run.args
+    make_tracker_from_args(args)  # check the tracking options before loading models
+    jobs, folder = plan_jobs(args, items, notes)
+    for text in notes:
+        run.note(text)
+    if not jobs:
+        run.note("nothing to predict on (no videos among the inputs)")
+        return 0
+    predictor = make_predictor_from_args(args)
+    for job in jobs:
+        provider = job.make_provider()
+        tracker = make_tracker_from_args(args, warn=False)  # fresh for each input
+        predictor.tracker = tracker if getattr(tracker, "is_valid", True) else None
+        run.say(f"{'Labels' if job.item.is_labels else 'Video'}:", job.item.path.as_posix())
         t0 = time.perf_counter()
-        result = predictor.predict(provider)
+        labels = predictor.predict(provider)
         elapsed = time.perf_counter() - t0
         if args.no_empty_frames:
-            result.labeled_frames = [lf for lf in result.labeled_frames if lf.instances]
-        result.provenance.update({
-            "model_paths": [str(m) for m in args.model], "data_path": str(data_path),
-            "args": {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
-                     for k, v in vars(args).items()},
-            "total_elapsed": round(elapsed, 3),
-            "fps": round(len(result) / elapsed, 3) if elapsed else None,
-            "sleapish_version": sleapish.__version__,
-            "sleap_compat_version": sleapish.SLEAP_COMPAT_VERSION,
-            "platform": platform.platform(), "python_version": platform.python_version()})
-        sleapish.save_file(result, output)
-        n_inst = sum(len(lf.instances) for lf in result)
-        if args.verbosity != "none":
-            print(f"Predicted {len(result)} frames ({n_inst} instances) in "
-                  f"{elapsed:.1f} s -> {output}")
+            _remove_empty(labels)
+        labels.provenance.update(run.provenance(job.item.path, job.output))
+        labels.provenance.update({
+            "model_paths": [str(m) for m in args.models],
+            "predictor": type(predictor).__name__,
+            "fps": round(job.n_frames / elapsed, 3) if elapsed else None})
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        sleapish.save_file(labels, job.output)
+        n_inst = sum(len(lf.instances) for lf in labels)
+        run.say(f"Predicted frames: {len(labels)}/{job.n_frames} ({n_inst} instances) "
+                f"in {elapsed:.1f} s")
+        run.say("Saved output:", job.output.as_posix())
+        run.open_in_gui(job.output)
+    run.say(f"Finished inference at: {datetime.now()} (total runtime: "
+            f"{time.time() - run.t0:.1f} s)")
     return 0
 
 
-def _retrack(args, inputs: List[Path], tracker) -> int:
+def _retrack(run: _Run, items, notes: List[str]) -> int:
     """Track existing predictions again; writes `<input>.<tracker name>.slp`.
 
     The tracker name is SLEAP's `Tracker.get_name()`, e.g.
     `FlowCandidateMaker.instance_similarity.greedy_matching`. As in SLEAP 1.4.1, every
-    frame of the file is retracked (`--frames` does not apply).
+    frame of the file is retracked (`--frames` and `--video.index` do not apply).
     """
-    import platform
-
     import sleapish
     from sleapish.nn.tracking import retrack
 
-    if len(inputs) != 1 or inputs[0].suffix.lower() != ".slp":
-        raise ValueError("Retracking (no -m) takes one predictions .slp file. Received: "
-                         f"{[str(p) for p in inputs]}")
-    data_path = inputs[0]
-    output = (Path(args.output) if args.output
-              else data_path.with_name(f"{data_path.name}.{tracker.get_name()}.slp"))
+    args = run.args
+    for text in notes:
+        run.note(text)
+    if len(items) != 1 or not items[0].is_labels:
+        raise CLIInputError("Retracking (no -m/--model) takes one predictions .slp file. "
+                            f"Received: {[str(i.path) for i in items]}")
+    data_path = items[0].path
+    tracker = make_tracker_from_args(args)
+    if not tracker.is_valid:
+        raise CLIInputError("--tracking.tracker None does no tracking, and without "
+                            "-m/--model there is nothing else to do. Received: "
+                            f"{getattr(args, 'tracking.tracker')!r}")
+    name = f"{data_path.name}.{tracker.get_name()}.slp"
+    output = Path(args.output) if args.output else data_path.with_name(name)
+    if output.is_dir():
+        output = output / name
     if not output.parent.is_dir():
-        raise FileNotFoundError(f"Output folder does not exist. Received: {str(output)!r}")
+        raise CLIInputError(f"Output folder does not exist: {output.parent}. Received: "
+                            f"{str(output)!r}")
+    run.say("Loading predictions...")
     try:
         labels = sleapish.load_file(data_path)
-    except FileNotFoundError:
-        if tracker.uses_image:  # optical flow needs the frames
-            raise
-        labels = sleapish.load_file(data_path, open_videos=False)
+    except FileNotFoundError as e:
+        if tracker.uses_image:
+            raise CLIInputError(f"Optical flow tracking reads the video frames: {e}"
+                                ) from None
+        labels = sleapish.load_file(data_path, open_videos=False)  # frames not needed
+    except ValueError as e:  # not a labels file
+        raise CLIInputError(f"Could not load the labels file {data_path}: {e}") from None
+    run.say("Starting tracker...")
     t0 = time.perf_counter()
     result = retrack(labels, tracker, progress=args.verbosity == "rich")
     elapsed = time.perf_counter() - t0
     if args.no_empty_frames:
-        result.labeled_frames = [lf for lf in result.labeled_frames if lf.instances]
-    result.provenance.update({
-        "data_path": str(data_path), "output_path": str(output), "tracker": tracker.get_name(),
-        "args": {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
-                 for k, v in vars(args).items()},
-        "total_elapsed": round(elapsed, 3), "sleapish_version": sleapish.__version__,
-        "sleap_compat_version": sleapish.SLEAP_COMPAT_VERSION,
-        "platform": platform.platform(), "python_version": platform.python_version()})
+        _remove_empty(result)
+    result.provenance.update(run.provenance(data_path, output))
+    result.provenance["tracker"] = tracker.get_name()
     sleapish.save_file(result, output)
-    if args.verbosity != "none":
-        print(f"Tracked {len(result)} frames ({len(result.tracks)} tracks) in "
-              f"{elapsed:.1f} s -> {output}")
+    run.say(f"Tracked {len(result)} frames ({len(result.tracks)} tracks) in "
+            f"{elapsed:.1f} s")
+    run.say("Saved output:", output.as_posix())
+    run.open_in_gui(output)
     return 0
 
+
+# SLEAP's names (`sleap.nn.inference._make_cli_parser` etc.).
+_make_cli_parser = make_parser
+_make_provider_from_cli = make_provider_from_args
+_make_predictor_from_cli = make_predictor_from_args
+_make_tracker_from_cli = make_tracker_from_args
 
 if __name__ == "__main__":
     sys.exit(main())

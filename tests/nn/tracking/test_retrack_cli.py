@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 import sleapish
 from sleapish.nn.inference.cli import main as track_main
 
@@ -45,21 +47,22 @@ def test_retrack_flow_reads_frames_and_honours_options(synthetic, tmp_path, caps
     assert 2 <= len(labels.tracks) and all(len(lf.instances) == 2 for lf in labels)
 
 
-def test_retrack_errors_leave_no_file(synthetic, tmp_path, capsys):
+def test_retrack_errors_leave_no_file(synthetic, tmp_path):
     labels = sleapish.load_file(synthetic.labels_path, open_videos=False)
     labels.videos[0].replace_filename(str(tmp_path / "missing" / "synthetic.mp4"), open=False)
     src = tmp_path / "preds.slp"
     sleapish.save_file(labels, src)
     before = sorted(p.name for p in tmp_path.iterdir())
     # flow needs the video, which is nowhere to be found
-    assert track_main([str(src), "--tracking.tracker", "flow", "--verbosity", "none"]) == 2
-    assert "error" in capsys.readouterr().err
-    assert track_main([str(src), "--tracking.tracker", "nope"]) == 2
-    assert "not a valid tracker" in capsys.readouterr().err
-    assert track_main([str(src)]) == 2  # neither -m nor a tracker
-    assert "--tracking.tracker" in capsys.readouterr().err
-    assert track_main([str(src), "--tracking.tracker", "simple",
-                       "--tracking.kf_init_frame_count", "3"]) == 2
+    with pytest.raises(ValueError, match="reads the video frames.*synthetic.mp4"):
+        track_main([str(src), "--tracking.tracker", "flow", "--verbosity", "none"])
+    with pytest.raises(ValueError, match="not a valid tracker"):
+        track_main([str(src), "--tracking.tracker", "nope"])
+    with pytest.raises(ValueError, match="--tracking.tracker"):
+        track_main([str(src)])  # neither -m nor a tracker
+    with pytest.raises(ValueError, match="target instance count"):
+        track_main([str(src), "--tracking.tracker", "simple",
+                    "--tracking.kf_init_frame_count", "3"])
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     # without the video, the simple tracker still works (frames are not needed)
     assert track_main([str(src), "--tracking.tracker", "simple", "--verbosity", "none"]) == 0
