@@ -67,7 +67,7 @@ from sleapish.nn.tracking.kalman import (
     remove_second_bests_from_cost_matrix,
 )
 from sleapish.nn.tracking.run import retrack, run_tracker
-from sleapish.nn.tracking.sorting import legacy_argsort
+from sleapish.nn.tracking.sorting import legacy_argsort, sleap_argsort
 from sleapish.nn.tracking.trackers import (
     BaseTracker,
     FlowMaxTracker,
@@ -87,6 +87,7 @@ __all__ = [
     "SimpleTracker",
     "get_track_instance_matches",
     "legacy_argsort",
+    "sleap_argsort",
     "match_dict_from_match_function",
     "match_tuples_from_match_function",
     "matches_from_match_tuples",

@@ -14,7 +14,7 @@ import attrs
 import numpy as np
 
 from sleapish.nn.tracking.similarity import bounding_boxes, instance_points
-from sleapish.nn.tracking.sorting import legacy_argsort
+from sleapish.nn.tracking.sorting import sleap_argsort
 
 
 def nms_fast(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float,
@@ -26,7 +26,7 @@ def nms_fast(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float,
     `target_count` boxes survive, SLEAP's add-back step computes a negative count
     (`picked - target`); it is reproduced, so suppressed boxes come back only as that
     slice selects them. Equal scores are visited in SLEAP's `np.argsort` order
-    (`sorting.legacy_argsort`).
+    (`sorting.sleap_argsort`).
 
     Args:
         boxes: `(n, 4)` float boxes `[y1, x1, y2, x2]`.
@@ -45,7 +45,7 @@ def nms_fast(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float,
         return list(range(len(boxes)))
     a0, a1, b0, b1 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
     area = (b0 - a0 + 1) * (b1 - a1 + 1)
-    idxs = legacy_argsort(scores)  # SLEAP's order of equal scores (numpy 1.22)
+    idxs = sleap_argsort(scores)  # SLEAP's order of equal scores (numpy 1.26 on this machine)
     picked: List[int] = []
     suppressed: List[int] = []
     while len(idxs) > 0:

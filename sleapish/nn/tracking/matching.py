@@ -4,10 +4,10 @@ The cost is the negative similarity; missing similarities are `inf`. Both matche
 return a list of `(row, column)` index pairs, as SLEAP 1.4.1's did, and break ties
 the way SLEAP's did:
 
-* greedy: edges in the order of SLEAP's `np.argsort(cost, axis=None)` on numpy
-  < 1.23 (see `sorting.legacy_argsort`; newer numpy orders equal costs differently
-  on AVX-512/AVX2 machines), so of two equal edges the one numpy 1.22 sorted first
-  wins. For small matrices (at most 16 entries) that is the first in row-major order;
+* greedy: edges in the order of SLEAP's `np.argsort(cost, axis=None)` under the
+  numpy SLEAP 1.4.1 runs on (1.26: AVX-512 sorting networks on AVX-512 machines, the
+  scalar introsort elsewhere; see `sorting.sleap_argsort`), so of two equal edges the
+  one SLEAP sorted first wins;
 * Hungarian: scipy's `linear_sum_assignment` on the cost matrix unchanged.
 """
 
@@ -18,7 +18,7 @@ from typing import List, Tuple
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from sleapish.nn.tracking.sorting import legacy_argsort
+from sleapish.nn.tracking.sorting import sleap_argsort
 
 
 def hungarian_matching(cost_matrix: np.ndarray) -> List[Tuple[int, int]]:
@@ -53,8 +53,8 @@ def hungarian_matching(cost_matrix: np.ndarray) -> List[Tuple[int, int]]:
 def greedy_matching(cost_matrix: np.ndarray) -> List[Tuple[int, int]]:
     """Greedy bipartite matching: take the cheapest edge, drop its row and column.
 
-    Edges are visited in SLEAP's `np.argsort(cost, axis=None)` order (numpy 1.22's
-    tie order, `sorting.legacy_argsort`), in one pass. Infinite costs are matched
+    Edges are visited in SLEAP's `np.argsort(cost, axis=None)` order (numpy 1.26's
+    tie order on this machine, `sorting.sleap_argsort`), in one pass. Infinite costs are matched
     too once nothing cheaper is left, as in SLEAP.
 
     Args:
@@ -66,7 +66,7 @@ def greedy_matching(cost_matrix: np.ndarray) -> List[Tuple[int, int]]:
     cost = np.asarray(cost_matrix)
     if cost.size == 0:
         return []
-    rows, cols = np.unravel_index(legacy_argsort(cost), cost.shape)
+    rows, cols = np.unravel_index(sleap_argsort(cost), cost.shape)
     used_r = np.zeros(cost.shape[0], bool)
     used_c = np.zeros(cost.shape[1], bool)
     out = []

@@ -1,12 +1,14 @@
 """Ties between equal similarities are broken as SLEAP 1.4.1 breaks them.
 
-SLEAP's greedy matcher visits edges in `np.argsort(cost, axis=None)` order. On the
-numpy it ran on (< 1.23), that is an introsort: insertion sort (stable) for at most
-16 entries; for more, a median-of-3 quicksort whose order of equal entries can be
-worked out by hand. The expected values below were derived from that algorithm and
-checked against numpy 1.24.4's `np.argsort` (same scalar code as 1.22). numpy >= 1.25
-sorts the same input with SIMD networks on AVX-512/AVX2 machines and orders equal
-entries differently.
+SLEAP's greedy matcher visits edges in `np.argsort(cost, axis=None)` order. On numpy
+1.26 (what `pip install sleap==1.4.1` runs on) that is an AVX-512 sorting network on
+AVX-512 machines and, elsewhere, numpy's scalar introsort: insertion sort (stable) for
+at most 16 entries; for more, a median-of-3 quicksort whose order of equal entries
+can be worked out by hand. `sleap_argsort` takes the same two paths. The tracker-level
+expectations below are for the scalar path (forced by the `scalar_sort` fixture), as
+derived from that algorithm and checked against numpy 1.24.4's `np.argsort` (the same
+scalar code); the AVX-512 path is numpy's own argsort, checked against SLEAP 1.4.1 end
+to end in `test_tracking_shared.py`.
 
 Rows are the frame's instances in input order. Columns are the candidate tracks in
 order of first appearance among the candidates. Cost is -similarity, and
@@ -27,7 +29,9 @@ from sleapish.nn.tracking import (
     legacy_argsort,
     nms_fast,
     retrack,
+    sleap_argsort,
 )
+from sleapish.nn.tracking import sorting
 
 SKEL = sio.Skeleton(["a", "b", "c"])
 VIDEO = sio.Video(filename="fake.mp4")
@@ -45,6 +49,21 @@ def _texture(h=128, w=128, seed=3):
     img = rng.uniform(0, 255, (h // 4, w // 4)).astype(np.float32)
     img = cv2.resize(img, (w, h), interpolation=cv2.INTER_CUBIC)
     return cv2.GaussianBlur(img, (5, 5), 1.5).clip(0, 255).astype(np.uint8)
+
+
+@pytest.fixture(autouse=True)
+def scalar_sort(monkeypatch):
+    """Take numpy 1.26's scalar (non-AVX-512) sort path, whatever this CPU has."""
+    monkeypatch.setattr(sorting, "simd_argsort_available", lambda: False)
+
+
+def test_sleap_argsort_takes_numpys_simd_path_on_avx512(monkeypatch):
+    a = -np.zeros((5, 4))
+    assert sleap_argsort(a).tolist() == legacy_argsort(a).tolist()  # scalar path
+    monkeypatch.setattr(sorting, "simd_argsort_available", lambda: True)
+    assert sleap_argsort(a).tolist() == np.argsort(a, axis=None).tolist()
+    b = np.array([[3.0, 1.0], [2.0, 0.0]])  # no ties: every path agrees
+    assert sleap_argsort(b).tolist() == [3, 1, 2, 0]
 
 
 # ------------------------------------------------------------------ the sort order
