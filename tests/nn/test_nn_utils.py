@@ -48,3 +48,14 @@ def test_reset_input_layer_takes_sleaps_four_element_shape():
     assert fixed.input_shape == (None, 16, 16, 1)
     img = np.random.default_rng(0).random((1, 16, 16, 1)).astype(np.float32)
     np.testing.assert_allclose(fixed(img), free(img), atol=1e-6)
+
+
+def test_submodules_load_on_attribute_access():
+    import subprocess
+    import sys
+
+    code = ("import sys, sleapish.nn as nn; assert 'tensorflow' not in sys.modules; "
+            "m = nn.utils.match_points; print(nn.utils.__name__, nn.peak_finding.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split()[-2:] == ["sleapish.nn.utils", "sleapish.nn.peak_finding"]
