@@ -44,6 +44,7 @@ def _forward_time(km, cfg, frames):
     from sleapish.nn._backend import tf
     from sleapish.nn.inference.layers import InferenceLayer
 
+    km = getattr(km, "keras_model", None) or km  # predictors hold Model wrappers
     pre = cfg.data.preprocessing
     layer = InferenceLayer(km, input_scale=pre.input_scaling,
                            pad_to_stride=pre.pad_to_stride or 1)
