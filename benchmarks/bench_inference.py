@@ -43,8 +43,9 @@ def _forward_time(km, cfg, frames):
     """Seconds per forward pass of `km` on `frames` (preprocessed as in inference)."""
     from sleapish.nn._backend import tf
     from sleapish.nn.inference.layers import InferenceLayer
+    from sleapish.nn.inference.predictors import keras_model_of
 
-    km = getattr(km, "keras_model", None) or km  # predictors hold Model wrappers
+    km = keras_model_of(km)  # predictors hold Model wrappers
     pre = cfg.data.preprocessing
     layer = InferenceLayer(km, input_scale=pre.input_scaling,
                            pad_to_stride=pre.pad_to_stride or 1)

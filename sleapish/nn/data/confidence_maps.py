@@ -20,7 +20,7 @@ import attrs
 
 from sleapish.nn._backend import tf
 from sleapish.nn.data.offset_regression import make_offsets, mask_offsets
-from sleapish.nn.data.utils import make_grid_vectors
+from sleapish.nn.data.utils import image_grid_vectors, make_grid_vectors
 
 
 def make_confmaps(points, xv, yv, sigma: float):
@@ -160,11 +160,7 @@ class _GeneratorMixin:
 
     def _grid(self, image):
         """Grid vectors of the image (static when the image shape is known)."""
-        h, w = image.shape[0], image.shape[1]
-        if h is None or w is None:
-            s = tf.shape(image)
-            h, w = s[0], s[1]
-        return make_grid_vectors(h, w, self.output_stride)
+        return image_grid_vectors(image, self.output_stride)
 
     def _offsets_out(self, offsets):
         return _flatten_offsets(offsets) if self.flatten_offsets else offsets

@@ -19,7 +19,7 @@ import attrs
 from sleapish.nn._backend import tf
 from sleapish.nn.data.confidence_maps import drop_instances_outside_grid
 from sleapish.nn.data.utils import ensure_list, expand_to_rank, gaussian_pdf, \
-    make_grid_vectors
+    image_grid_vectors
 
 
 def _edges(edge_source, edge_destination):
@@ -204,12 +204,7 @@ class PartAffinityFieldsGenerator:
         n_edges = len(self.edge_inds)
 
         def fn(ex):
-            img = ex["image"]
-            h, w = img.shape[0], img.shape[1]
-            if h is None or w is None:
-                s = tf.shape(img)
-                h, w = s[0], s[1]
-            xv, yv = make_grid_vectors(h, w, self.output_stride)
+            xv, yv = image_grid_vectors(ex["image"], self.output_stride)
             inst = drop_instances_outside_grid(ex["instances"], xv, yv)
             src, dst = get_edge_points(inst, edge_inds)
             pafs = make_multi_pafs(xv, yv, src, dst, self.sigma)

@@ -13,7 +13,7 @@ import attrs
 
 from sleapish.nn._backend import tf
 from sleapish.nn.data.confidence_maps import make_multi_confmaps
-from sleapish.nn.data.utils import make_grid_vectors
+from sleapish.nn.data.utils import image_grid_vectors
 
 
 def make_class_vectors(class_inds, n_classes: int):
@@ -141,12 +141,7 @@ class ClassMapGenerator:
         """Add `"class_maps"` float32 `(h / s, w / s, n_tracks)`."""
 
         def fn(ex):
-            img = ex["image"]
-            h, w = img.shape[0], img.shape[1]
-            if h is None or w is None:
-                s = tf.shape(img)
-                h, w = s[0], s[1]
-            xv, yv = make_grid_vectors(h, w, self.output_stride)
+            xv, yv = image_grid_vectors(ex["image"], self.output_stride)
             if self.centroids:
                 pts = tf.cast(ex["centroids"], tf.float32)[None]  # (1, n_instances, 2)
             else:

@@ -25,6 +25,19 @@ def make_grid_vectors(image_height: int, image_width: int, output_stride: int = 
     return xv, yv
 
 
+def image_grid_vectors(image, output_stride: int = 1):
+    """:func:`make_grid_vectors` of an image tensor `(height, width, channels)`.
+
+    The static height and width are used when known (constant-shaped grids in the
+    graph), the dynamic ones otherwise.
+    """
+    h, w = image.shape[0], image.shape[1]
+    if h is None or w is None:
+        s = tf.shape(image)
+        h, w = s[0], s[1]
+    return make_grid_vectors(h, w, output_stride)
+
+
 def gaussian_pdf(x, sigma: float):
     """Unnormalized Gaussian: `exp(-x^2 / (2 sigma^2))`.
 

@@ -10,6 +10,7 @@ from sleapish.nn.inference import layers_bottomup as LB
 from sleapish.nn.inference import layers_topdown as LT
 from sleapish.nn.inference import models as M
 from sleapish.nn.inference import predictors as P
+from sleapish.nn.inference.predictors import keras_model_of
 from sleapish.nn.inference.layers import SingleInstanceInferenceLayer
 from sleapish.nn.inference.loading import (
     ModelFolderError,
@@ -190,13 +191,13 @@ def build_inference_model(predictor):
                   refinement=predictor.refinement,
                   integral_patch_size=predictor.integral_patch_size)
     if isinstance(predictor, P.SingleInstancePredictor):
-        cfg, km = predictor.confmap_config, _keras(predictor.confmap_model)
+        cfg, km = predictor.confmap_config, keras_model_of(predictor.confmap_model)
         pre = cfg.data.preprocessing
         return M.SingleInstanceInferenceModel(SingleInstanceInferenceLayer(
             km, input_scale=pre.input_scaling, pad_to_stride=pre.pad_to_stride or 1,
             output_stride=cfg.model.heads.single_instance.output_stride, **common))
     if isinstance(predictor, P.BottomUpPredictor):
-        cfg, km = predictor.bottomup_config, _keras(predictor.bottomup_model)
+        cfg, km = predictor.bottomup_config, keras_model_of(predictor.bottomup_model)
         head = cfg.model.heads.multi_instance
         pre = cfg.data.preprocessing
         scorer = PAFScorer.from_config(
@@ -209,7 +210,7 @@ def build_inference_model(predictor):
             cm_output_stride=head.confmaps.output_stride,
             paf_output_stride=head.pafs.output_stride, **common))
     if isinstance(predictor, P.BottomUpMultiClassPredictor):
-        cfg, km = predictor.config, _keras(predictor.model)
+        cfg, km = predictor.config, keras_model_of(predictor.model)
         head = cfg.model.heads.multi_class_bottomup
         pre = cfg.data.preprocessing
         return M.BottomUpMultiClassInferenceModel(LB.BottomUpMultiClassInferenceLayer(
@@ -217,10 +218,6 @@ def build_inference_model(predictor):
             cm_output_stride=head.confmaps.output_stride,
             class_maps_output_stride=head.class_maps.output_stride, **common))
     return _topdown(predictor, common)
-
-
-def _keras(model):
-    return getattr(model, "keras_model", None) or model
 
 
 def _topdown(predictor, common):
@@ -235,7 +232,7 @@ def _topdown(predictor, common):
     crop_size = crop_cfg.data.instance_cropping.crop_size if crop_cfg else None
     precrop = crop_cfg.data.preprocessing.input_scaling if crop_cfg else 1.0
     if predictor.centroid_config is not None:
-        cfg, km = predictor.centroid_config, _keras(predictor.centroid_model)
+        cfg, km = predictor.centroid_config, keras_model_of(predictor.centroid_model)
         pre = cfg.data.preprocessing
         crop_layer = LT.CentroidCrop(
             km, crop_size=crop_size or 1, input_scale=pre.input_scaling,
@@ -247,7 +244,7 @@ def _topdown(predictor, common):
         crop_layer = LT.CentroidCropGroundTruth(crop_size, precrop_resize=precrop)
     if crop_cfg is None:
         return M.TopDownInferenceModel(crop_layer, LT.FindInstancePeaksGroundTruth())
-    heads, km = crop_cfg.model.heads, _keras(predictor.confmap_model)
+    heads, km = crop_cfg.model.heads, keras_model_of(predictor.confmap_model)
     if multiclass:
         inst_layer = LT.TopDownMultiClassFindPeaks(
             km, input_scale=precrop, resize_input_image=False,

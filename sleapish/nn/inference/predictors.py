@@ -103,7 +103,7 @@ def make_provider(data, user_instances_only: bool = False):
                     f"array or a provider. Received: {type(data).__name__}")
 
 
-def _keras(model):
+def keras_model_of(model):
     """The Keras model of a :class:`sleapish.nn.model.Model` wrapper (or itself)."""
     return getattr(model, "keras_model", None) or model
 
@@ -183,7 +183,7 @@ class Predictor:
     def is_grayscale(self) -> bool:
         """Whether the (first) model takes 1-channel images."""
         models = self._models()
-        return bool(models) and _keras(models[0]).inputs[0].shape[-1] == 1
+        return bool(models) and keras_model_of(models[0]).inputs[0].shape[-1] == 1
 
     # ----------------------------------------------------------------- pipeline
     def _extra_transformers(self, provider) -> list:
@@ -231,7 +231,7 @@ class Predictor:
         want = self._model_channels
         if want is None:
             models = self._models()
-            want = self._model_channels = (_keras(models[0]).inputs[0].shape[-1]
+            want = self._model_channels = (keras_model_of(models[0]).inputs[0].shape[-1]
                                            if models else 0)
         have = np.shape(images)[-1]
         if want and have != want and not self._noted:
@@ -522,11 +522,9 @@ def _class_instances(out, i, skeleton, tracks, instance_scores) -> list:
     given per class row by `instance_scores` (float `(n_classes,)`, NaN where absent).
     """
     pts, vals = out["instance_peaks"][i], out["instance_peak_vals"][i]
-    probs = out["instance_scores"][i]
     keep = [k for k in range(len(pts)) if not np.isnan(pts[k]).all()]
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
-        tracking = np.array([float(np.nanmean(probs[k])) for k in keep])
+    probs = np.reshape(out["instance_scores"][i], (len(pts), -1))
+    tracking = _row_nanmean(probs)[keep]
     inst = instances_from_arrays(pts[keep], vals[keep],
                                  np.asarray(instance_scores, np.float64)[keep], skeleton,
                                  tracks=[tracks[k] for k in keep])
@@ -535,11 +533,12 @@ def _class_instances(out, i, skeleton, tracks, instance_scores) -> list:
     return inst
 
 
-def _mean_point_scores(vals: np.ndarray) -> np.ndarray:
-    """Mean of each row's point scores, ignoring NaN (NaN for an all-NaN row)."""
+def _row_nanmean(rows: np.ndarray) -> np.ndarray:
+    """float64 `(n,)` mean of each row of `(n, m)`, ignoring NaN (NaN for an all-NaN
+    row)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(np.asarray(vals, np.float64), axis=-1)
+        return np.nanmean(np.asarray(rows, np.float64), axis=-1)
 
 
 def _positional_centroid_scores(out, i, n_classes: int) -> np.ndarray:
@@ -590,7 +589,7 @@ class BottomUpMultiClassPredictor(Predictor):
         return self._tracks
 
     def _frame_instances(self, out, i):
-        scores = _mean_point_scores(out["instance_peak_vals"][i])
+        scores = _row_nanmean(out["instance_peak_vals"][i])
         return _class_instances(out, i, self.skeleton, self.tracks, scores)
 
 

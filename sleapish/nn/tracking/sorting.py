@@ -57,37 +57,31 @@ def _keys(flat: np.ndarray) -> list:
     return flat.tolist()
 
 
+def _sift_down(v: list, a: list, base: int, i: int, n: int, tmp: int) -> None:
+    """Sift `tmp` down from heap position `i` of a heap of `n` (1-based)."""
+    j = i << 1
+    while j <= n:
+        if j < n and v[a[base + j]] < v[a[base + j + 1]]:
+            j += 1
+        if v[tmp] < v[a[base + j]]:
+            a[base + i] = a[base + j]
+            i = j
+            j += j
+        else:
+            break
+    a[base + i] = tmp
+
+
 def _aheapsort(v: list, a: list, start: int, n: int) -> None:
     """numpy's `aheapsort_` on `a[start:start + n]` (1-based heap indexing)."""
     base = start - 1
     for l in range(n >> 1, 0, -1):
-        tmp = a[base + l]
-        i, j = l, l << 1
-        while j <= n:
-            if j < n and v[a[base + j]] < v[a[base + j + 1]]:
-                j += 1
-            if v[tmp] < v[a[base + j]]:
-                a[base + i] = a[base + j]
-                i = j
-                j += j
-            else:
-                break
-        a[base + i] = tmp
+        _sift_down(v, a, base, l, n, a[base + l])
     while n > 1:
         tmp = a[base + n]
         a[base + n] = a[base + 1]
         n -= 1
-        i, j = 1, 2
-        while j <= n:
-            if j < n and v[a[base + j]] < v[a[base + j + 1]]:
-                j += 1
-            if v[tmp] < v[a[base + j]]:
-                a[base + i] = a[base + j]
-                i = j
-                j += j
-            else:
-                break
-        a[base + i] = tmp
+        _sift_down(v, a, base, 1, n, tmp)
 
 
 def _introsort(v: list) -> list:

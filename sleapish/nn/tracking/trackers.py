@@ -426,8 +426,17 @@ class FlowTracker(Tracker):
     candidate_maker: Any = attrs.field(factory=FlowCandidateMaker)
 
 
+class _MaxTracksMixin:
+    """Passes the tracker's `max_tracks` to its candidate maker (SLEAP's max-tracks
+    trackers never did; their makers kept `max_tracks=None`)."""
+
+    def __attrs_post_init__(self):
+        super().__attrs_post_init__()
+        self.candidate_maker.max_tracks = self.max_tracks
+
+
 @attrs.define
-class FlowMaxTracker(Tracker):
+class FlowMaxTracker(_MaxTracksMixin, Tracker):
     """Optical flow candidates with a track cap (SLEAP's `FlowMaxTracker`).
 
     `max_tracks` is required (keyword-only).
@@ -438,10 +447,6 @@ class FlowMaxTracker(Tracker):
     matching_function: Optional[Callable] = greedy_matching
     candidate_maker: Any = attrs.field(factory=FlowMaxTracksCandidateMaker)
     max_tracking: bool = True
-
-    def __attrs_post_init__(self):
-        super().__attrs_post_init__()
-        self.candidate_maker.max_tracks = self.max_tracks
 
 
 @attrs.define
@@ -454,7 +459,7 @@ class SimpleTracker(Tracker):
 
 
 @attrs.define
-class SimpleMaxTracker(Tracker):
+class SimpleMaxTracker(_MaxTracksMixin, Tracker):
     """`SimpleTracker` with a track cap (SLEAP's `SimpleMaxTracker`).
 
     `max_tracks` is required (keyword-only).
@@ -465,10 +470,6 @@ class SimpleMaxTracker(Tracker):
     matching_function: Optional[Callable] = hungarian_matching
     candidate_maker: Any = attrs.field(factory=SimpleMaxTracksCandidateMaker)
     max_tracking: bool = True
-
-    def __attrs_post_init__(self):
-        super().__attrs_post_init__()
-        self.candidate_maker.max_tracks = self.max_tracks
 
 
 def make_tracker_by_name(*args, **kwargs):

@@ -17,38 +17,23 @@ import sleap_io as sio
 import sleapish
 import sleapish.nn.inference as inference
 from sleapish.nn.config import (
-    BackboneConfig,
     CenteredInstanceConfmapsHeadConfig,
     CentroidsHeadConfig,
     HeadsConfig,
-    ModelConfig,
     MultiInstanceConfig,
     MultiInstanceConfmapsHeadConfig,
     PartAffinityFieldsHeadConfig,
-    TrainingJobConfig,
-    UNetConfig,
 )
 from sleapish.nn.inference.cli import main as track_main
 from sleapish.nn.inference.cli import parse_frames
 from sleapish.nn.inference.cli_inputs import collect_inputs
-from sleapish.nn.model import Model
+from model_folders import make_model_folder
 
 QUIET = ["--verbosity", "none"]
 
 
 def _model_folder(path, heads, labels, crop=None):
-    cfg = TrainingJobConfig()
-    cfg.model = ModelConfig(backbone=BackboneConfig(unet=UNetConfig(
-        max_stride=16, output_stride=2, filters=4, filters_rate=1.5)), heads=heads)
-    cfg.data.labels.skeletons = [labels.skeleton]
-    cfg.data.preprocessing.pad_to_stride = 16
-    cfg.data.instance_cropping.crop_size = crop
-    model = Model.from_config(cfg.model, skeleton=labels.skeleton, update_config=True)
-    km = model.make_model((crop, crop, 1) if crop else (128, 128, 1))
-    path.mkdir()
-    km.save(str(path / "best_model.h5"), save_format="h5")
-    cfg.save_json(path / "training_config.json")
-    return str(path)
+    return str(make_model_folder(path, heads, labels, crop))
 
 
 @pytest.fixture(scope="module")

@@ -7,40 +7,21 @@ import pytest
 
 import sleapish
 from sleapish.nn.config import (
-    BackboneConfig,
     CenteredInstanceConfmapsHeadConfig,
     CentroidsHeadConfig,
     HeadsConfig,
-    ModelConfig,
-    TrainingJobConfig,
-    UNetConfig,
 )
 from sleapish.nn.inference import ModelFolderError, load_model
-from sleapish.nn.model import Model
-
-
-def _model_folder(path, heads, labels, crop=None):
-    cfg = TrainingJobConfig()
-    cfg.model = ModelConfig(backbone=BackboneConfig(unet=UNetConfig(
-        max_stride=16, output_stride=2, filters=4, filters_rate=1.5)), heads=heads)
-    cfg.data.labels.skeletons = [labels.skeleton]
-    cfg.data.preprocessing.pad_to_stride = 16
-    cfg.data.instance_cropping.crop_size = crop
-    model = Model.from_config(cfg.model, skeleton=labels.skeleton, update_config=True)
-    km = model.make_model((crop, crop, 1) if crop else (128, 128, 1))
-    path.mkdir()
-    km.save(str(path / "best_model.h5"), save_format="h5")
-    cfg.save_json(path / "training_config.json")
-    return path
+from model_folders import make_model_folder
 
 
 @pytest.fixture(scope="module")
 def folders(synthetic, tmp_path_factory):
     labels = sleapish.load_file(synthetic.labels_path)
     root = tmp_path_factory.mktemp("models")
-    centroid = _model_folder(root / "centroid", HeadsConfig(centroid=CentroidsHeadConfig(
+    centroid = make_model_folder(root / "centroid", HeadsConfig(centroid=CentroidsHeadConfig(
         anchor_part="thorax", output_stride=2)), labels)
-    centered = _model_folder(root / "centered", HeadsConfig(
+    centered = make_model_folder(root / "centered", HeadsConfig(
         centered_instance=CenteredInstanceConfmapsHeadConfig(anchor_part="thorax",
                                                              output_stride=2)),
         labels, crop=48)
