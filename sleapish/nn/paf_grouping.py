@@ -46,6 +46,7 @@ import attrs
 import numpy as np
 
 from sleapish.nn._backend import tf
+from sleapish.nn.settings import PAFGroupingConfig
 from sleapish.nn.paf_grouping_matching import (
     EdgeConnection,
     EdgeType,
@@ -476,7 +477,8 @@ class PAFScorer:
     sorted_edge_inds: Tuple[int, ...] = attrs.field(init=False)
 
     def __attrs_post_init__(self):
-        """Derive the index attributes from the names."""
+        """Validate the grouping parameters; derive the index attributes."""
+        _ = self.grouping  # raises ValueError for an invalid parameter
         names = list(self.part_names)
         missing = sorted({n for e in self.edges for n in e} - set(names))
         if missing:
@@ -488,11 +490,19 @@ class PAFScorer:
         self.n_edges = len(self.edges)
         self.sorted_edge_inds = toposort_edges(self.edge_types)
 
+    @property
+    def grouping(self) -> PAFGroupingConfig:
+        """The grouping parameters as a frozen, validated
+        :class:`~sleapish.nn.settings.PAFGroupingConfig`."""
+        return PAFGroupingConfig(**{f.name: getattr(self, f.name)
+                                    for f in attrs.fields(PAFGroupingConfig)})
+
     @classmethod
     def from_config(cls, config, max_edge_length_ratio: float = 0.25,
                     dist_penalty_weight: float = 1.0, n_points: int = 10,
                     min_instance_peaks: Union[int, float] = 0,
-                    min_line_scores: float = 0.25) -> "PAFScorer":
+                    min_line_scores: float = 0.25,
+                    grouping: Optional[PAFGroupingConfig] = None) -> "PAFScorer":
         """Create a scorer from a `MultiInstanceConfig` (`model.heads.multi_instance`).
 
         Args:
@@ -503,6 +513,8 @@ class PAFScorer:
             n_points: See :class:`PAFScorer`.
             min_instance_peaks: See :class:`PAFScorer`.
             min_line_scores: See :class:`PAFScorer`.
+            grouping: A :class:`~sleapish.nn.settings.PAFGroupingConfig`; when
+                given, it replaces the five arguments above.
 
         Returns:
             The `PAFScorer`, with `pafs_stride = config.pafs.output_stride`.
@@ -512,13 +524,14 @@ class PAFScorer:
             if value is None:
                 raise ValueError(f"MultiInstanceConfig.{field} must be set (from the "
                                  f"skeleton) to group peaks. Received: None")
+        if grouping is None:
+            grouping = PAFGroupingConfig(
+                max_edge_length_ratio=max_edge_length_ratio,
+                dist_penalty_weight=dist_penalty_weight, n_points=n_points,
+                min_instance_peaks=min_instance_peaks, min_line_scores=min_line_scores)
         return cls(part_names=list(config.confmaps.part_names),
                    edges=[tuple(e) for e in config.pafs.edges],
-                   pafs_stride=config.pafs.output_stride,
-                   max_edge_length_ratio=max_edge_length_ratio,
-                   dist_penalty_weight=dist_penalty_weight, n_points=n_points,
-                   min_instance_peaks=min_instance_peaks,
-                   min_line_scores=min_line_scores)
+                   pafs_stride=config.pafs.output_stride, **attrs.asdict(grouping))
 
     def score_paf_lines(self, pafs, peaks, peak_channel_inds, peak_sample_inds=None):
         """Create and score candidate connections (:func:`score_paf_lines_batch`).

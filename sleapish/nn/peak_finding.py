@@ -43,10 +43,12 @@ def _as_float32(x):
     return x if x.dtype == tf.float32 else tf.cast(x, tf.float32)
 
 
-def _check_refinement(refinement):
+def check_refinement(refinement):
+    """Validate a `refinement` argument (None, "integral" or "local"); returns it."""
     if refinement not in _REFINEMENTS:
         raise ValueError("refinement must be None, 'integral' or 'local'. "
                          f"Received: {refinement!r}")
+    return refinement
 
 
 # ------------------------------------------------------------------ smoothing
@@ -276,7 +278,7 @@ def find_global_peaks(cms, threshold: float = 0.2, refinement: Optional[str] = N
     Raises:
         ValueError: For another `refinement`.
     """
-    _check_refinement(refinement)
+    check_refinement(refinement)
     cms = _as_float32(cms)
     points, vals = find_global_peaks_rough(cms, threshold=threshold)
     if refinement is None:
@@ -319,7 +321,7 @@ def find_local_peaks(cms, threshold: float = 0.2, refinement: Optional[str] = No
     Raises:
         ValueError: For another `refinement`.
     """
-    _check_refinement(refinement)
+    check_refinement(refinement)
     cms = _as_float32(cms)
     points, vals, sample_inds, channel_inds = find_local_peaks_rough(cms, threshold)
     if refinement is None:

@@ -17,6 +17,7 @@ from sleapish.nn.inference.layers import (
     resize_images,
     to_image_coords,
 )
+from sleapish.nn.settings import PAFGroupingConfig, PeakFindingConfig
 from sleapish.nn.inference.layers_bottomup import (
     BottomUpInferenceLayer,
     BottomUpMultiClassInferenceLayer,
@@ -52,6 +53,8 @@ from sleapish.nn.inference.models import (
 __all__ = [
     "InferenceLayer",
     "SingleInstanceInferenceLayer",
+    "PeakFindingConfig",
+    "PAFGroupingConfig",
     "CentroidCrop",
     "CentroidCropGroundTruth",
     "FindInstancePeaks",

@@ -206,11 +206,10 @@ def make_predictor_from_args(args):
         batch_size=int(_legacy(args, "batch_size", args.batch_size)),
         refinement=None if refinement == "none" else refinement,
         progress_reporting=args.verbosity, max_instances=args.max_instances)
-    layer = getattr(predictor.inference_model, "bottomup_layer", None)
-    scorer = getattr(layer, "paf_scorer", None)
-    if scorer is not None and type(predictor).__name__ == "BottomUpPredictor":
-        scorer.max_edge_length_ratio = args.max_edge_length_ratio
-        scorer.dist_penalty_weight = args.dist_penalty_weight
+    if type(predictor).__name__ == "BottomUpPredictor":
+        predictor.max_edge_length_ratio = args.max_edge_length_ratio
+        predictor.dist_penalty_weight = args.dist_penalty_weight
+        predictor._initialize_inference_model()
     return predictor
 
 

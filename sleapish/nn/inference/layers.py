@@ -34,22 +34,18 @@ from sleapish.nn.peak_finding import (
     find_local_peaks_rough,
     refine_peaks_with_offsets,
 )
-
-_REFINEMENTS = (None, "integral", "local")
+from sleapish.nn.settings import (
+    PeakFindingConfig,
+    PeakFindingMixin,
+    SettingsMixin,
+    check_refinement,
+)
 
 #: Probe size used to infer output strides of models whose input size is unknown.
 _STRIDE_PROBE_SIZE = 1024
 
 
 # ----------------------------------------------------------------------- helpers
-def check_refinement(refinement: Optional[str]) -> Optional[str]:
-    """Validate a `refinement` argument (None, "integral" or "local")."""
-    if refinement not in _REFINEMENTS:
-        raise ValueError("refinement must be None, 'integral' or 'local'. "
-                         f"Received: {refinement!r}")
-    return refinement
-
-
 def infer_output_stride(keras_model, output_ind: int) -> int:
     """Stride of a model output relative to its input.
 
@@ -132,17 +128,21 @@ def convert_channels(imgs, grayscale: bool):
         The converted images, same dtype.
     """
     imgs = tf.convert_to_tensor(imgs)
-    src, dst = (3, 1) if grayscale else (1, 3)
+    src = 3 if grayscale else 1
     convert = tf.image.rgb_to_grayscale if grayscale else tf.image.grayscale_to_rgb
     channels = imgs.shape[-1]
     if channels is not None:
         return convert(imgs) if channels == src else imgs
-    out = tf.cond(tf.equal(tf.shape(imgs)[-1], src),
-                  lambda: convert(tf.ensure_shape(imgs, imgs.shape[:-1] + [src])),
-                  lambda: tf.tile(imgs, tf.concat(
-                      [tf.ones([tf.rank(imgs) - 1], tf.int32),
-                       [dst // tf.shape(imgs)[-1]]], 0)))
-    return tf.ensure_shape(out, imgs.shape[:-1] + [dst])
+    # Channels known only at run time (1 or 3). No tf.cond: TensorFlow 2.21 runs a
+    # cond branch's shape-checking ops even when the branch is not taken. Gathering
+    # channels [0, min(1, c - 1), min(2, c - 1)] gives RGB for both counts (tiled
+    # gray, or the image itself).
+    n = tf.shape(imgs)[-1]
+    rgb = tf.gather(imgs, tf.minimum(tf.range(3), n - 1), axis=-1)
+    rgb = tf.ensure_shape(rgb, imgs.shape[:-1] + [3])
+    if not grayscale:
+        return rgb
+    return tf.where(tf.equal(n, 3), tf.image.rgb_to_grayscale(rgb), rgb[..., :1])
 
 
 def to_image_coords(points, output_stride, input_scale: float):
@@ -216,7 +216,7 @@ def get_images(data):
 
 
 # ------------------------------------------------------------------- base layer
-class InferenceLayer(keras.layers.Layer):
+class InferenceLayer(SettingsMixin, keras.layers.Layer):
     """Base layer wrapping a Keras model with its input preprocessing.
 
     The layer takes the model's input (rank-4 images) in any dtype and channel count
@@ -233,12 +233,16 @@ class InferenceLayer(keras.layers.Layer):
         ensure_grayscale: True: convert to 1 channel; False: convert to RGB; None
             (default): from the model's input channels.
         ensure_float: Convert to float32 in [0, 1].
+        settings: These values as one hashable tuple (see
+            :class:`~sleapish.nn.settings.SettingsMixin`).
 
     Example::
 
         layer = InferenceLayer(keras_model, input_scale=0.5, pad_to_stride=16)
         outputs = layer(uint8_frames)  # the model's outputs
     """
+
+    _setting_names = ("input_scale", "pad_to_stride", "ensure_grayscale", "ensure_float")
 
     def __init__(self, keras_model, input_scale: float = 1.0, pad_to_stride: int = 1,
                  ensure_grayscale: Optional[bool] = None, ensure_float: bool = True,
@@ -253,18 +257,25 @@ class InferenceLayer(keras.layers.Layer):
         self.ensure_float = bool(ensure_float)
 
     def _init_peak_finding(self, head: str, confmaps_ind, offsets_ind, output_stride,
-                           peak_threshold, refinement, integral_patch_size,
-                           return_confmaps) -> int:
+                           peak_finding: Optional[PeakFindingConfig], peak_threshold,
+                           refinement, integral_patch_size, return_confmaps) -> int:
         """Set the peak-finding attributes shared by the layers; returns the output
-        stride of the `head` confidence maps (inferred from the model if None)."""
+        stride of the `head` confidence maps (inferred from the model if None).
+
+        `peak_finding`, when given, replaces the three SLEAP-named arguments."""
         self.confmaps_ind = require_head(self.keras_model, confmaps_ind, head)
         self.offsets_ind = (offsets_ind if offsets_ind is not None
                             else find_head(self.keras_model, "OffsetRefinementHead"))
         if output_stride is None:
             output_stride = infer_output_stride(self.keras_model, self.confmaps_ind)
-        self.peak_threshold = float(peak_threshold)
-        self.refinement = check_refinement(refinement)
-        self.integral_patch_size = int(integral_patch_size)
+        if peak_finding is None:
+            peak_finding = PeakFindingConfig(peak_threshold=peak_threshold,
+                                             refinement=refinement,
+                                             integral_patch_size=integral_patch_size)
+        elif not isinstance(peak_finding, PeakFindingConfig):
+            raise TypeError("peak_finding must be a PeakFindingConfig. Received: "
+                            f"{type(peak_finding).__name__}")
+        self.peak_finding = peak_finding
         self.return_confmaps = bool(return_confmaps)
         return int(output_stride)
 
@@ -294,7 +305,7 @@ class InferenceLayer(keras.layers.Layer):
 
 
 # ------------------------------------------------------------- single instance
-class SingleInstanceInferenceLayer(InferenceLayer):
+class SingleInstanceInferenceLayer(PeakFindingMixin, InferenceLayer):
     """Single-instance models: preprocessing, forward pass, global peaks, mapping.
 
     Attributes:
@@ -311,18 +322,26 @@ class SingleInstanceInferenceLayer(InferenceLayer):
         confmaps_ind: Output index of the confidence maps (found by the name
             "SingleInstanceConfmapsHead" when None).
         offsets_ind: Output index of the offsets (found by "OffsetRefinementHead").
+        peak_finding: The frozen :class:`PeakFindingConfig` behind
+            `peak_threshold`, `refinement` and `integral_patch_size`; when passed, it
+            replaces those three arguments.
     """
+
+    _setting_names = InferenceLayer._setting_names + (
+        "output_stride", "peak_finding", "return_confmaps", "confmaps_ind", "offsets_ind")
 
     def __init__(self, keras_model, input_scale: float = 1.0, pad_to_stride: int = 1,
                  output_stride: Optional[int] = None, peak_threshold: float = 0.2,
                  refinement: Optional[str] = "local", integral_patch_size: int = 5,
                  return_confmaps: bool = False, confmaps_ind: Optional[int] = None,
-                 offsets_ind: Optional[int] = None, **kwargs):
+                 offsets_ind: Optional[int] = None,
+                 peak_finding: Optional[PeakFindingConfig] = None, **kwargs):
         super().__init__(keras_model=keras_model, input_scale=input_scale,
                          pad_to_stride=pad_to_stride, **kwargs)
         self.output_stride = self._init_peak_finding(
-            "SingleInstanceConfmapsHead", confmaps_ind, offsets_ind, output_stride, peak_threshold, refinement,
-            integral_patch_size, return_confmaps)
+            "SingleInstanceConfmapsHead", confmaps_ind, offsets_ind, output_stride,
+            peak_finding, peak_threshold, refinement, integral_patch_size,
+            return_confmaps)
 
     def call(self, data) -> Dict[str, tf.Tensor]:
         """Predict the instance of each image.

@@ -15,6 +15,7 @@ from typing import Dict, Optional
 
 from sleapish.nn._backend import tf
 from sleapish.nn.identity import classify_peaks_from_maps
+from sleapish.nn.settings import PeakFindingConfig, PeakFindingMixin
 from sleapish.nn.inference.layers import (
     InferenceLayer,
     get_images,
@@ -36,14 +37,19 @@ def _unscale(points, input_scale: float):
     return points / scale + 0.5
 
 
-class _LocalPeaksLayer(InferenceLayer):
+class _LocalPeaksLayer(PeakFindingMixin, InferenceLayer):
     """Shared forward pass and local peak finding of the bottom-up layers."""
 
-    def _init_peaks(self, confmaps_ind, offsets_ind, cm_output_stride, peak_threshold,
-                    refinement, integral_patch_size, return_confmaps):
+    _setting_names = InferenceLayer._setting_names + (
+        "cm_output_stride", "peak_finding", "return_confmaps", "confmaps_ind",
+        "offsets_ind")
+
+    def _init_peaks(self, confmaps_ind, offsets_ind, cm_output_stride, peak_finding,
+                    peak_threshold, refinement, integral_patch_size, return_confmaps):
         self.cm_output_stride = self._init_peak_finding(
-            "MultiInstanceConfmapsHead", confmaps_ind, offsets_ind, cm_output_stride, peak_threshold, refinement,
-            integral_patch_size, return_confmaps)
+            "MultiInstanceConfmapsHead", confmaps_ind, offsets_ind, cm_output_stride,
+            peak_finding, peak_threshold, refinement, integral_patch_size,
+            return_confmaps)
 
     def find_peaks(self, cms, offsets):
         """Local peaks in image pixels (before undoing `input_scale`).
@@ -86,7 +92,14 @@ class BottomUpInferenceLayer(_LocalPeaksLayer):
         confmaps_ind: Output index of the maps ("MultiInstanceConfmapsHead").
         pafs_ind: Output index of the PAFs ("PartAffinityFieldsHead").
         offsets_ind: Output index of the offsets ("OffsetRefinementHead").
+        peak_finding: The frozen :class:`PeakFindingConfig` behind
+            `peak_threshold`, `refinement` and `integral_patch_size`; when passed, it
+            replaces those three arguments.
     """
+
+    _setting_names = _LocalPeaksLayer._setting_names + (
+        "paf_output_stride", "return_pafs", "return_paf_graph", "pafs_ind",
+        "paf_scorer_settings")
 
     def __init__(self, keras_model, paf_scorer, input_scale: float = 1.0,
                  pad_to_stride: int = 1, cm_output_stride: Optional[int] = None,
@@ -95,18 +108,26 @@ class BottomUpInferenceLayer(_LocalPeaksLayer):
                  return_confmaps: bool = False, return_pafs: bool = False,
                  return_paf_graph: bool = False, confmaps_ind: Optional[int] = None,
                  pafs_ind: Optional[int] = None, offsets_ind: Optional[int] = None,
-                 **kwargs):
+                 peak_finding: Optional[PeakFindingConfig] = None, **kwargs):
         super().__init__(keras_model=keras_model, input_scale=input_scale,
                          pad_to_stride=pad_to_stride, **kwargs)
         self.paf_scorer = paf_scorer
-        self._init_peaks(confmaps_ind, offsets_ind, cm_output_stride, peak_threshold,
-                         refinement, integral_patch_size, return_confmaps)
+        self._init_peaks(confmaps_ind, offsets_ind, cm_output_stride, peak_finding,
+                         peak_threshold, refinement, integral_patch_size,
+                         return_confmaps)
         self.pafs_ind = require_head(keras_model, pafs_ind, "PartAffinityFieldsHead")
         if paf_output_stride is None:
             paf_output_stride = infer_output_stride(keras_model, self.pafs_ind)
         self.paf_output_stride = int(paf_output_stride)
         self.return_pafs = bool(return_pafs)
         self.return_paf_graph = bool(return_paf_graph)
+
+    @property
+    def paf_scorer_settings(self) -> tuple:
+        """The scorer's skeleton, stride and :class:`PAFGroupingConfig` (hashable)."""
+        s = self.paf_scorer
+        return (tuple(s.part_names), tuple(map(tuple, s.edges)), s.pafs_stride,
+                s.grouping)
 
     def forward_pass(self, data):
         """Preprocess and run the model.
@@ -170,7 +191,13 @@ class BottomUpMultiClassInferenceLayer(_LocalPeaksLayer):
         confmaps_ind: Output index of the maps ("MultiInstanceConfmapsHead").
         class_maps_ind: Output index of the class maps ("ClassMapsHead").
         offsets_ind: Output index of the offsets ("OffsetRefinementHead").
+        peak_finding: The frozen :class:`PeakFindingConfig` behind
+            `peak_threshold`, `refinement` and `integral_patch_size`; when passed, it
+            replaces those three arguments.
     """
+
+    _setting_names = _LocalPeaksLayer._setting_names + (
+        "class_maps_output_stride", "return_class_maps", "class_maps_ind")
 
     def __init__(self, keras_model, input_scale: float = 1.0, pad_to_stride: int = 1,
                  cm_output_stride: Optional[int] = None,
@@ -179,11 +206,12 @@ class BottomUpMultiClassInferenceLayer(_LocalPeaksLayer):
                  integral_patch_size: int = 5, return_confmaps: bool = False,
                  return_class_maps: bool = False, confmaps_ind: Optional[int] = None,
                  class_maps_ind: Optional[int] = None, offsets_ind: Optional[int] = None,
-                 **kwargs):
+                 peak_finding: Optional[PeakFindingConfig] = None, **kwargs):
         super().__init__(keras_model=keras_model, input_scale=input_scale,
                          pad_to_stride=pad_to_stride, **kwargs)
-        self._init_peaks(confmaps_ind, offsets_ind, cm_output_stride, peak_threshold,
-                         refinement, integral_patch_size, return_confmaps)
+        self._init_peaks(confmaps_ind, offsets_ind, cm_output_stride, peak_finding,
+                         peak_threshold, refinement, integral_patch_size,
+                         return_confmaps)
         self.class_maps_ind = require_head(keras_model, class_maps_ind, "ClassMapsHead")
         if class_maps_output_stride is None:
             class_maps_output_stride = infer_output_stride(keras_model,

@@ -32,17 +32,19 @@ from sleapish.nn.data.instance_cropping import make_centered_bboxes, normalize_b
 from sleapish.nn.identity import classify_peaks_from_vectors
 from sleapish.nn.inference.layers import (
     InferenceLayer,
-    check_refinement,
-    find_head,
     get_images,
     global_peaks,
     group_by_sample,
-    infer_output_stride,
     local_peaks,
     model_outputs,
     require_head,
     resize_images,
     to_image_coords,
+)
+from sleapish.nn.settings import (
+    PeakFindingConfig,
+    PeakFindingMixin,
+    SettingsMixin,
 )
 
 
@@ -180,7 +182,7 @@ def _as_ragged_points(x, rank: int):
 
 
 # ------------------------------------------------------------------ centroid layers
-class CentroidCrop(InferenceLayer):
+class CentroidCrop(PeakFindingMixin, InferenceLayer):
     """Centroid model inference and cropping around the detected centroids.
 
     Attributes:
@@ -204,7 +206,14 @@ class CentroidCrop(InferenceLayer):
             highest-valued ones).
         precrop_resize: Resize factor of the centered-instance model (SLEAP #2054):
             the full image is resized by it before cropping.
+        peak_finding: The frozen :class:`PeakFindingConfig` behind
+            `peak_threshold`, `refinement` and `integral_patch_size`; when passed, it
+            replaces those three arguments.
     """
+
+    _setting_names = InferenceLayer._setting_names + (
+        "crop_size", "output_stride", "peak_finding", "return_confmaps", "confmaps_ind",
+        "offsets_ind", "return_crops", "max_instances", "precrop_resize")
 
     def __init__(self, keras_model, crop_size: int, input_scale: float = 1.0,
                  pad_to_stride: int = 1, output_stride: Optional[int] = None,
@@ -212,13 +221,15 @@ class CentroidCrop(InferenceLayer):
                  integral_patch_size: int = 5, return_confmaps: bool = False,
                  confmaps_ind: Optional[int] = None, offsets_ind: Optional[int] = None,
                  return_crops: bool = True, max_instances: Optional[int] = None,
-                 precrop_resize: float = 1.0, **kwargs):
+                 precrop_resize: float = 1.0,
+                 peak_finding: Optional[PeakFindingConfig] = None, **kwargs):
         super().__init__(keras_model=keras_model, input_scale=input_scale,
                          pad_to_stride=pad_to_stride, **kwargs)
         self.crop_size = int(crop_size)
         self.output_stride = self._init_peak_finding(
-            "CentroidConfmapsHead", confmaps_ind, offsets_ind, output_stride, peak_threshold, refinement,
-            integral_patch_size, return_confmaps)
+            "CentroidConfmapsHead", confmaps_ind, offsets_ind, output_stride,
+            peak_finding, peak_threshold, refinement, integral_patch_size,
+            return_confmaps)
         self.return_crops = bool(return_crops)
         self.max_instances = None if max_instances is None else int(max_instances)
         self.precrop_resize = float(precrop_resize)
@@ -262,13 +273,15 @@ class CentroidCrop(InferenceLayer):
         return outputs
 
 
-class CentroidCropGroundTruth(keras.layers.Layer):
+class CentroidCropGroundTruth(SettingsMixin, keras.layers.Layer):
     """Crops around given (ground truth) centroids, in place of a centroid model.
 
     Attributes:
         crop_size: Side of the square crops.
         precrop_resize: Resize factor of the centered-instance model (SLEAP #2054).
     """
+
+    _setting_names = ("crop_size", "precrop_resize")
 
     def __init__(self, crop_size: int, precrop_resize: float = 1.0, **kwargs):
         super().__init__(**kwargs)
@@ -303,7 +316,7 @@ class CentroidCropGroundTruth(keras.layers.Layer):
 
 
 # ---------------------------------------------------------------- instance layers
-class FindInstancePeaks(InferenceLayer):
+class FindInstancePeaks(PeakFindingMixin, InferenceLayer):
     """Centered-instance model inference on crops: global peaks per crop.
 
     With `resize_input_image` (the default, as in SLEAP), crops are full-size and
@@ -327,20 +340,29 @@ class FindInstancePeaks(InferenceLayer):
         confmaps_ind: Output index of the maps (found by
             "CenteredInstanceConfmapsHead").
         offsets_ind: Output index of the offsets (found by "OffsetRefinementHead").
+        peak_finding: The frozen :class:`PeakFindingConfig` behind
+            `peak_threshold`, `refinement` and `integral_patch_size`; when passed, it
+            replaces those three arguments.
     """
+
+    _setting_names = InferenceLayer._setting_names + (
+        "resize_input_image", "output_stride", "peak_finding", "return_confmaps",
+        "confmaps_ind", "offsets_ind")
 
     def __init__(self, keras_model, input_scale: float = 1.0,
                  resize_input_image: bool = True,
                  output_stride: Optional[int] = None, peak_threshold: float = 0.2,
                  refinement: Optional[str] = "local", integral_patch_size: int = 5,
                  return_confmaps: bool = False, confmaps_ind: Optional[int] = None,
-                 offsets_ind: Optional[int] = None, **kwargs):
+                 offsets_ind: Optional[int] = None,
+                 peak_finding: Optional[PeakFindingConfig] = None, **kwargs):
         super().__init__(keras_model=keras_model, input_scale=input_scale,
                          pad_to_stride=1, **kwargs)
         self.resize_input_image = bool(resize_input_image)
         self.output_stride = self._init_peak_finding(
-            "CenteredInstanceConfmapsHead", confmaps_ind, offsets_ind, output_stride, peak_threshold, refinement,
-            integral_patch_size, return_confmaps)
+            "CenteredInstanceConfmapsHead", confmaps_ind, offsets_ind, output_stride,
+            peak_finding, peak_threshold, refinement, integral_patch_size,
+            return_confmaps)
 
     def call(self, inputs) -> Dict[str, tf.Tensor]:
         """Find the nodes of the instance centred in each crop.
@@ -414,7 +436,7 @@ class FindInstancePeaksGroundTruth(keras.layers.Layer):
                     lambda p: tf.ones_like(p[..., 0]), peaks)}
 
 
-class TopDownMultiClassFindPeaks(InferenceLayer):
+class TopDownMultiClassFindPeaks(PeakFindingMixin, InferenceLayer):
     """Top-down identity model on crops: peaks plus class vectors, grouped by class.
 
     Attributes:
@@ -435,7 +457,13 @@ class TopDownMultiClassFindPeaks(InferenceLayer):
         class_vectors_ind: Output index of the class vectors ("ClassVectorsHead").
         optimal_grouping: Assign crops to classes (Hungarian per sample); if False,
             return the per-crop peaks and class vectors ungrouped.
+        peak_finding: The frozen :class:`PeakFindingConfig` behind
+            `peak_threshold`, `refinement` and `integral_patch_size`; when passed, it
+            replaces those three arguments.
     """
+
+    _setting_names = FindInstancePeaks._setting_names + (
+        "class_vectors_ind", "return_class_vectors", "optimal_grouping")
 
     def __init__(self, keras_model, input_scale: float = 1.0,
                  resize_input_image: bool = True,
@@ -444,23 +472,16 @@ class TopDownMultiClassFindPeaks(InferenceLayer):
                  return_confmaps: bool = False, return_class_vectors: bool = False,
                  confmaps_ind: Optional[int] = None, offsets_ind: Optional[int] = None,
                  class_vectors_ind: Optional[int] = None, optimal_grouping: bool = True,
-                 **kwargs):
+                 peak_finding: Optional[PeakFindingConfig] = None, **kwargs):
         super().__init__(keras_model=keras_model, input_scale=input_scale,
                          pad_to_stride=1, **kwargs)
         self.resize_input_image = bool(resize_input_image)
-        self.confmaps_ind = require_head(keras_model, confmaps_ind,
-                                         "CenteredInstanceConfmapsHead")
+        self.output_stride = self._init_peak_finding(
+            "CenteredInstanceConfmapsHead", confmaps_ind, offsets_ind, output_stride,
+            peak_finding, peak_threshold, refinement, integral_patch_size,
+            return_confmaps)
         self.class_vectors_ind = require_head(keras_model, class_vectors_ind,
                                               "ClassVectorsHead")
-        self.offsets_ind = (offsets_ind if offsets_ind is not None
-                            else find_head(keras_model, "OffsetRefinementHead"))
-        if output_stride is None:
-            output_stride = infer_output_stride(keras_model, self.confmaps_ind)
-        self.output_stride = int(output_stride)
-        self.peak_threshold = float(peak_threshold)
-        self.refinement = check_refinement(refinement)
-        self.integral_patch_size = int(integral_patch_size)
-        self.return_confmaps = bool(return_confmaps)
         self.return_class_vectors = bool(return_class_vectors)
         self.optimal_grouping = bool(optimal_grouping)
 

@@ -187,9 +187,7 @@ def build_inference_model(predictor):
         ValueError: If a top-down predictor has neither model, or a multi-class
             top-down one lacks its centered-instance model.
     """
-    common = dict(peak_threshold=predictor.peak_threshold,
-                  refinement=predictor.refinement,
-                  integral_patch_size=predictor.integral_patch_size)
+    common = dict(peak_finding=predictor.peak_finding)
     if isinstance(predictor, P.SingleInstancePredictor):
         cfg, km = predictor.confmap_config, keras_model_of(predictor.confmap_model)
         pre = cfg.data.preprocessing
@@ -200,11 +198,7 @@ def build_inference_model(predictor):
         cfg, km = predictor.bottomup_config, keras_model_of(predictor.bottomup_model)
         head = cfg.model.heads.multi_instance
         pre = cfg.data.preprocessing
-        scorer = PAFScorer.from_config(
-            head, max_edge_length_ratio=predictor.max_edge_length_ratio,
-            dist_penalty_weight=predictor.dist_penalty_weight,
-            n_points=predictor.paf_line_points, min_instance_peaks=0,
-            min_line_scores=predictor.min_line_scores)
+        scorer = PAFScorer.from_config(head, grouping=predictor.paf_grouping)
         return M.BottomUpInferenceModel(LB.BottomUpInferenceLayer(
             km, scorer, input_scale=pre.input_scaling, pad_to_stride=pre.pad_to_stride or 1,
             cm_output_stride=head.confmaps.output_stride,

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterator, Union
 
-import attrs
 import numpy as np
 
 from sleapish.nn._backend import keras, tf
 from sleapish.nn.data.utils import unrag_example
+from sleapish.nn.settings import SettingsMixin
 from sleapish.nn.inference.layers_topdown import (
     CentroidCrop,
     CentroidCropGroundTruth,
@@ -153,13 +153,6 @@ def outputs_to_numpy(outs: Outputs) -> Dict[str, np.ndarray]:
     return unrag_example(outs, numpy=True)
 
 
-def _attributes(obj):
-    """`(name, value)` pairs of an object's attributes (attrs classes included)."""
-    if attrs.has(type(obj)):
-        return [(f.name, getattr(obj, f.name)) for f in attrs.fields(type(obj))]
-    return list(vars(obj).items())
-
-
 # --------------------------------------------------------------------- base model
 class InferenceModel(keras.Model):
     """Base class of SLEAP's inference models.
@@ -169,24 +162,17 @@ class InferenceModel(keras.Model):
     `tf.function` per batch structure, and SLEAP's NaN-padded numpy outputs.
     """
 
-    def _config_key(self) -> tuple:
-        """The scalar settings of every inner layer (and its PAF scorer).
+    def _settings(self) -> tuple:
+        """The :attr:`~sleapish.nn.settings.SettingsMixin.settings` of every inner
+        layer (frozen configs and flags, hashable).
 
-        A traced step bakes these in, so the step is rebuilt when one changes (e.g.
-        `model.centroid_crop.max_instances = 2` after a first prediction).
+        A traced step bakes these in, so it is rebuilt when one changes (e.g.
+        `model.centroid_crop.max_instances = 2` after a first prediction, as SLEAP's
+        scripts do).
         """
-        key = []
-        for layer in self._flatten_layers(include_self=False, recursive=True):
-            if not type(layer).__module__.startswith("sleapish."):
-                continue
-            items = list(vars(layer).items())
-            scorer = getattr(layer, "paf_scorer", None)
-            if scorer is not None:
-                items += [("paf_scorer." + k, v) for k, v in _attributes(scorer)]
-            key.append((id(layer), tuple(
-                (k, v) for k, v in items if not k.startswith("_")
-                and isinstance(v, (bool, int, float, str, type(None))))))
-        return tuple(key)
+        return tuple(layer.settings for layer in
+                     self._flatten_layers(include_self=False, recursive=True)
+                     if isinstance(layer, SettingsMixin))
 
     def _retrace_layer_calls(self) -> None:
         """Give inner layers whose `call` is a `tf.function` (SLEAP's `CentroidCrop`)
@@ -199,7 +185,7 @@ class InferenceModel(keras.Model):
 
     def _step_fn(self):
         """The traced per-batch function (one per input structure and settings)."""
-        key = self._config_key()
+        key = self._settings()
         step = getattr(self, "_sleapish_predict_step", None)
         if step is None or getattr(self, "_sleapish_step_key", None) != key:
             if step is not None:

@@ -26,6 +26,7 @@ from sleapish.nn.data.instance_centroids import InstanceCentroidFinder
 from sleapish.nn.data.pipelines import Pipeline
 from sleapish.nn.data.providers import LabelsReader, VideoReader
 from sleapish.nn.inference.results import ProgressReporter, instances_from_arrays
+from sleapish.nn.settings import PAFGroupingConfig, PeakFindingConfig
 
 logger = logging.getLogger("sleapish")
 
@@ -166,6 +167,14 @@ class Predictor:
         if self.integral_refinement is None:
             return None
         return "integral" if self.integral_refinement else "local"
+
+    @property
+    def peak_finding(self) -> PeakFindingConfig:
+        """The frozen peak-finding settings passed to the layers (from
+        `peak_threshold`, `integral_refinement` and `integral_patch_size`)."""
+        return PeakFindingConfig(peak_threshold=self.peak_threshold,
+                                 refinement=self.refinement,
+                                 integral_patch_size=self.integral_patch_size)
 
     def _initialize_inference_model(self) -> None:
         """(Re)build `inference_model` from the configs, models and settings."""
@@ -448,6 +457,15 @@ class BottomUpPredictor(Predictor):
         pred.min_line_scores = min_line_scores
         pred._initialize_inference_model()
         return pred
+
+    @property
+    def paf_grouping(self) -> PAFGroupingConfig:
+        """The frozen PAF grouping settings given to the scorer (SLEAP's predictor
+        fields; instances are not filtered by their number of peaks)."""
+        return PAFGroupingConfig(max_edge_length_ratio=self.max_edge_length_ratio,
+                                 dist_penalty_weight=self.dist_penalty_weight,
+                                 n_points=self.paf_line_points, min_instance_peaks=0,
+                                 min_line_scores=self.min_line_scores)
 
     @property
     def skeleton(self):

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from layer_models import cms_at, const_model, identity_model
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sleapish.nn._backend import keras, tf
-from sleapish.nn.data.confidence_maps import make_confmaps
-from sleapish.nn.data.utils import make_grid_vectors
 from sleapish.nn.inference import (
     BottomUpInferenceLayer,
     BottomUpInferenceModel,
@@ -38,37 +37,6 @@ from sleapish.nn.paf_grouping import PAFScorer
 
 
 # ---------------------------------------------------------------------- helpers
-def cms_at(points, height, width, stride=1, sigma=1.0):
-    """Confidence maps `(h / stride, w / stride, n)` peaking at full-res `points`."""
-    xv, yv = make_grid_vectors(height, width, stride)
-    return make_confmaps(np.asarray(points, np.float32), xv, yv, sigma).numpy()
-
-
-def const_model(heads, input_shape):
-    """A Keras model that ignores its input and returns fixed arrays, one per head."""
-    x_in = keras.Input(input_shape)
-    outs = []
-    for name, arr in heads.items():
-        c = tf.constant(np.asarray(arr, np.float32))
-        rank = len(arr.shape)
-
-        def fn(x, c=c, rank=rank):
-            reps = tf.concat([tf.shape(x)[:1], tf.ones([rank], tf.int32)], 0)
-            return tf.tile(c[None], reps) + 0.0 * tf.reduce_mean(x)
-
-        out = keras.layers.Lambda(fn, name=name)(x_in)
-        out.set_shape([None] + list(arr.shape))
-        outs.append(out)
-    return keras.Model(x_in, outs if len(outs) > 1 else outs[0])
-
-
-def identity_model(input_shape, name, stride=1):
-    """Returns its (float) input subsampled by `stride`, as the head `name`."""
-    x_in = keras.Input(input_shape)
-    out = keras.layers.Lambda(lambda x: x[:, ::stride, ::stride, :], name=name)(x_in)
-    return keras.Model(x_in, out)
-
-
 def ragged_rows(x):
     return [r.numpy() for r in x]
 
