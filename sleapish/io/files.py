@@ -47,3 +47,59 @@ def atomic_write_text(path: PathLike, text: str) -> None:
     """Write `text` to `path` (UTF-8) atomically."""
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def _is_empty_dir(path: Path) -> bool:
+    return path.is_dir() and not any(path.iterdir())
+
+
+@contextlib.contextmanager
+def atomic_folder(path: PathLike, replace: bool = False,
+                  replaceable=None) -> Iterator[Path]:
+    """Yield a temporary folder next to `path`; move it into place on success.
+
+    If the body raises, the temporary folder is removed and `path` is untouched. The
+    finished folder gets the permissions the user's umask gives a new folder.
+
+    Args:
+        path: Final folder path. Its parent is created if missing.
+        replace: Replace an existing, non-empty `path`.
+        replaceable: Optional `callable(Path) -> bool`: an existing folder it accepts
+            (e.g. an earlier output of the same kind) is replaced even without
+            `replace`.
+
+    Yields:
+        The temporary folder to write into.
+
+    Raises:
+        FileExistsError: If `path` is a file, or a non-empty folder that may not be
+            replaced.
+    """
+    import shutil
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"Cannot write folder {path}: a file is in the way. "
+                              f"Received: {path}")
+    if path.is_dir() and not _is_empty_dir(path) and not replace and not (
+            replaceable is not None and replaceable(path)):
+        raise FileExistsError(f"{path} exists and is not empty: choose another folder or "
+                              "pass overwrite (--overwrite on the command line).")
+    parent = path.parent if str(path.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~umask)
+        if path.exists():
+            old = parent / f".{path.name}.old-{os.getpid()}"
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -46,6 +46,7 @@ import attrs
 import numpy as np
 
 from sleapish.nn._backend import tf
+from sleapish.nn.paf_grouping_graph import group_instances_graph, match_candidates_graph
 from sleapish.nn.settings import PAFGroupingConfig
 from sleapish.nn.paf_grouping_matching import (
     EdgeConnection,
@@ -120,9 +121,22 @@ def get_connection_candidates(peak_channel_inds_sample, skeleton_edges, n_nodes:
 
 
 # ------------------------------------------------------------------------- line scores
+def _linspace(start, stop, num):
+    """`tf.linspace(start, stop, num, axis=2)` for `(n, 2)` ends, with the same
+    arithmetic (`start + k * delta` inside, the ends exact), in ops every converter
+    holds (TensorFlow's own uses BroadcastArgs, which ONNX lacks)."""
+    if not isinstance(num, (int, np.integer)):
+        return tf.linspace(start, stop, num, axis=2)
+    num = int(num)
+    start, stop = start[:, :, None], stop[:, :, None]
+    delta = (stop - start) / tf.cast(max(num - 1, 1), start.dtype)
+    inner = tf.range(1, max(num - 1, 1), dtype=start.dtype)[None, None, :]
+    return tf.concat([start, start + inner * delta, stop], axis=2)[:, :, :num]
+
+
 def _line_subs(src_xy, dst_xy, edge_inds, n_line_points, pafs_stride, pafs_hw):
     """`(n, n_line_points, 2, 3)` `[row, col, channel]` PAF subscripts of lines."""
-    xy = tf.linspace(src_xy, dst_xy, n_line_points, axis=2)  # (n, 2, points): x, y
+    xy = _linspace(src_xy, dst_xy, n_line_points)  # (n, 2, points): x, y
     xy = tf.cast(tf.round(xy / tf.cast(pafs_stride, tf.float32)), tf.int32)
     rows, cols = xy[:, 1], xy[:, 0]
     if pafs_hw is not None:
@@ -332,7 +346,11 @@ def match_candidates_sample(edge_inds_sample, edge_peak_inds_sample, line_scores
     return tuple(out[1:])
 
 
-def _match(sample_inds, edge_inds, edge_peak_inds, line_scores, n_edges):
+def _match(sample_inds, edge_inds, edge_peak_inds, line_scores, n_edges,
+           in_graph: bool = False):
+    if in_graph:
+        return match_candidates_graph(sample_inds, edge_inds, edge_peak_inds,
+                                      line_scores, int(n_edges))
     outs = tf.numpy_function(
         lambda *a: match_candidates_np(*a, n_edges=int(n_edges)),
         [tf.cast(sample_inds, tf.int32), tf.cast(edge_inds, tf.int32),
@@ -344,14 +362,17 @@ def _match(sample_inds, edge_inds, edge_peak_inds, line_scores, n_edges):
     return outs
 
 
-def match_candidates_batch(edge_inds, edge_peak_inds, line_scores, n_edges: int):
-    """Match the candidate connections of a batch (one NumPy call per batch).
+def match_candidates_batch(edge_inds, edge_peak_inds, line_scores, n_edges: int,
+                           in_graph: bool = False):
+    """Match the candidate connections of a batch (one NumPy call per batch, or graph
+    ops with `in_graph`, :mod:`sleapish.nn.paf_grouping_graph`).
 
     Args:
         edge_inds: int32 `tf.RaggedTensor` `(n_samples, (n_candidates))`.
         edge_peak_inds: int32 `tf.RaggedTensor` `(n_samples, (n_candidates), 2)`.
         line_scores: float32 `tf.RaggedTensor` `(n_samples, (n_candidates))`.
         n_edges: Number of skeleton edges.
+        in_graph: Match with graph ops instead of a scipy callback.
 
     Returns:
         `(match_edge_inds, match_src_peak_inds, match_dst_peak_inds,
@@ -361,7 +382,7 @@ def match_candidates_batch(edge_inds, edge_peak_inds, line_scores, n_edges: int)
     """
     sample, *matched = _match(edge_inds.value_rowids(), edge_inds.flat_values,
                               edge_peak_inds.flat_values, line_scores.flat_values,
-                              n_edges)
+                              n_edges, in_graph)
     nrows = edge_inds.nrows()
     rowids = tf.cast(sample, nrows.dtype)
     return tuple(tf.RaggedTensor.from_value_rowids(m, rowids, nrows=nrows,
@@ -374,8 +395,10 @@ def group_instances_batch(peaks, peak_vals, peak_channel_inds, match_edge_inds,
                           n_nodes: int, sorted_edge_inds: Tuple[int, ...],
                           edge_types: List[EdgeType],
                           min_instance_peaks: Union[int, float] = 0,
-                          min_line_scores: float = 0.25, peak_sample_inds=None):
-    """Group the matched connections of a batch into instances (one NumPy call).
+                          min_line_scores: float = 0.25, peak_sample_inds=None,
+                          in_graph: bool = False):
+    """Group the matched connections of a batch into instances (one NumPy call, or
+    graph ops with `in_graph`, :mod:`sleapish.nn.paf_grouping_graph`).
 
     Args:
         peaks: float32 `tf.RaggedTensor` `(n_samples, (n_peaks), 2)`; or flat
@@ -393,6 +416,7 @@ def group_instances_batch(peaks, peak_vals, peak_channel_inds, match_edge_inds,
         min_line_scores: See :func:`group_instances_sample`.
         peak_sample_inds: int32 `(n_peaks,)` non-decreasing sample of each peak when
             the peak inputs are flat.
+        in_graph: Assemble with graph ops instead of a NumPy callback.
 
     Returns:
         `(predicted_instances, predicted_peak_scores, predicted_instance_scores)` as
@@ -413,16 +437,21 @@ def group_instances_batch(peaks, peak_vals, peak_channel_inds, match_edge_inds,
                                   n_nodes, order, types, min_instance_peaks,
                                   min_line_scores)
 
-    points, values, scores, counts = tf.numpy_function(
-        fn, [tf.reshape(tf.cast(peaks.flat_values, tf.float32), [-1, 2]),
-             tf.cast(peak_vals.flat_values, tf.float32), peaks.value_rowids(),
-             tf.cast(peak_channel_inds.flat_values, tf.int32),
-             match_edge_inds.value_rowids(),
-             tf.cast(match_edge_inds.flat_values, tf.int32),
-             tf.cast(match_src_peak_inds.flat_values, tf.int32),
-             tf.cast(match_dst_peak_inds.flat_values, tf.int32),
-             tf.cast(match_line_scores.flat_values, tf.float32), n_samples],
-        [tf.float32, tf.float32, tf.float32, tf.int64], name="paf_group_instances")
+    args = [tf.reshape(tf.cast(peaks.flat_values, tf.float32), [-1, 2]),
+            tf.cast(peak_vals.flat_values, tf.float32), peaks.value_rowids(),
+            tf.cast(peak_channel_inds.flat_values, tf.int32),
+            match_edge_inds.value_rowids(),
+            tf.cast(match_edge_inds.flat_values, tf.int32),
+            tf.cast(match_src_peak_inds.flat_values, tf.int32),
+            tf.cast(match_dst_peak_inds.flat_values, tf.int32),
+            tf.cast(match_line_scores.flat_values, tf.float32), n_samples]
+    if in_graph:
+        points, values, scores, counts = group_instances_graph(
+            *args, n_nodes, order, types, min_instance_peaks, min_line_scores)
+    else:
+        points, values, scores, counts = tf.numpy_function(
+            fn, args, [tf.float32, tf.float32, tf.float32, tf.int64],
+            name="paf_group_instances")
     points.set_shape([None, n_nodes, 2])
     values.set_shape([None, n_nodes])
     scores.set_shape([None])
@@ -447,6 +476,8 @@ class PAFScorer:
         min_instance_peaks: Instances with fewer peaks are dropped (if > 0); a `float`
             is a fraction of the number of nodes.
         min_line_scores: Connections scoring below this (between -1 and 1) are not used.
+        in_graph: Match and assemble with graph ops (exportable, no Python callback)
+            instead of the default NumPy/scipy callbacks; same results.
         edge_inds: `(source, destination)` node indices of `edges` (derived).
         edge_types: `EdgeType` of each edge (derived).
         n_nodes: Number of nodes (derived).
@@ -469,6 +500,7 @@ class PAFScorer:
     n_points: int = 10
     min_instance_peaks: Union[int, float] = 0
     min_line_scores: float = 0.25
+    in_graph: bool = False
 
     edge_inds: List[Tuple[int, int]] = attrs.field(init=False)
     edge_types: List[EdgeType] = attrs.field(init=False)
@@ -565,7 +597,7 @@ class PAFScorer:
             match_line_scores)`.
         """
         return match_candidates_batch(edge_inds, edge_peak_inds, line_scores,
-                                      self.n_edges)
+                                      self.n_edges, self.in_graph)
 
     def group_instances(self, peaks, peak_vals, peak_channel_inds, match_edge_inds,
                         match_src_peak_inds, match_dst_peak_inds, match_line_scores,
@@ -592,7 +624,8 @@ class PAFScorer:
             peaks, peak_vals, peak_channel_inds, match_edge_inds, match_src_peak_inds,
             match_dst_peak_inds, match_line_scores, self.n_nodes, self.sorted_edge_inds,
             self.edge_types, self.min_instance_peaks,
-            min_line_scores=self.min_line_scores, peak_sample_inds=peak_sample_inds)
+            min_line_scores=self.min_line_scores, peak_sample_inds=peak_sample_inds,
+            in_graph=self.in_graph)
 
     def predict(self, pafs, peaks, peak_vals, peak_channel_inds, peak_sample_inds=None):
         """Group a batch of peaks into instances using PAFs.

@@ -289,7 +289,9 @@ def find_global_peaks(cms, threshold: float = 0.2, refinement: Optional[str] = N
     offsets = _refinement_offsets(_per_channel_maps(cms), tf.gather(flat, valid_idx),
                                   tf.cast(valid_idx, tf.int32), refinement,
                                   integral_patch_size)
-    refined = tf.tensor_scatter_nd_add(flat, valid_idx[:, None], offsets)
+    # Indices are unique: an update of `x + offset` (ONNX has no scatter-add).
+    refined = tf.tensor_scatter_nd_update(flat, valid_idx[:, None],
+                                          tf.gather(flat, valid_idx) + offsets)
     return tf.reshape(refined, s), vals
 
 

@@ -126,3 +126,17 @@ from sleapish.nn.inference.cli import (  # noqa: E402
 )
 
 __all__ += ["main", "CLIInputError"]
+
+# `sleapish-export` under SLEAP's names (`sleap.nn.inference.export_model` etc.).
+from sleapish.nn.inference.export import ExportError, export_model  # noqa: E402
+from sleapish.nn.inference.export_cli import (  # noqa: E402
+    _make_export_cli_parser,
+    export_cli,
+)
+from sleapish.nn.inference.exported import (  # noqa: E402
+    ExportedInferenceModel,
+    load_exported,
+)
+
+__all__ += ["export_model", "export_cli", "_make_export_cli_parser", "ExportError",
+            "ExportedInferenceModel", "load_exported"]

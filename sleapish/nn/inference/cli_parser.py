@@ -68,8 +68,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("-m", "--model", dest="models", action="append", default=None,
                    metavar="MODEL",
                    help="trained model folder (with training_config.json); repeat for "
-                        "a centroid + centered-instance pair. Without a model, a "
+                        "a centroid + centered-instance pair; an exported model "
+                        "folder (sleapish-export) also works. Without a model, a "
                         "predictions .slp is retracked with --tracking.tracker")
+    p.add_argument("--exported", dest="models", action="append", metavar="EXPORT_DIR",
+                   help="an exported model folder (from sleapish-export) to predict "
+                        "with instead of trained model folders")
     p.add_argument("--frames", type=str, default="",
                    help="frames of a video to predict: '0-99', '1,2,3' or '0-9,20' "
                         "(default: all)")
@@ -206,7 +210,8 @@ def make_predictor_from_args(args):
         batch_size=int(_legacy(args, "batch_size", args.batch_size)),
         refinement=None if refinement == "none" else refinement,
         progress_reporting=args.verbosity, max_instances=args.max_instances)
-    if type(predictor).__name__ == "BottomUpPredictor":
+    if type(predictor).__name__ == "BottomUpPredictor" and \
+            predictor.bottomup_model is not None:  # not an exported model
         predictor.max_edge_length_ratio = args.max_edge_length_ratio
         predictor.dist_penalty_weight = args.dist_penalty_weight
         predictor._initialize_inference_model()

@@ -127,7 +127,7 @@ class BottomUpInferenceLayer(_LocalPeaksLayer):
         """The scorer's skeleton, stride and :class:`PAFGroupingConfig` (hashable)."""
         s = self.paf_scorer
         return (tuple(s.part_names), tuple(map(tuple, s.edges)), s.pafs_stride,
-                s.grouping)
+                s.grouping, s.in_graph)
 
     def forward_pass(self, data):
         """Preprocess and run the model.
@@ -194,10 +194,12 @@ class BottomUpMultiClassInferenceLayer(_LocalPeaksLayer):
         peak_finding: The frozen :class:`PeakFindingConfig` behind
             `peak_threshold`, `refinement` and `integral_patch_size`; when passed, it
             replaces those three arguments.
+        in_graph: Assign peaks to classes with graph ops (exportable) instead of a
+            scipy callback; same results.
     """
 
     _setting_names = _LocalPeaksLayer._setting_names + (
-        "class_maps_output_stride", "return_class_maps", "class_maps_ind")
+        "class_maps_output_stride", "return_class_maps", "class_maps_ind", "in_graph")
 
     def __init__(self, keras_model, input_scale: float = 1.0, pad_to_stride: int = 1,
                  cm_output_stride: Optional[int] = None,
@@ -206,7 +208,8 @@ class BottomUpMultiClassInferenceLayer(_LocalPeaksLayer):
                  integral_patch_size: int = 5, return_confmaps: bool = False,
                  return_class_maps: bool = False, confmaps_ind: Optional[int] = None,
                  class_maps_ind: Optional[int] = None, offsets_ind: Optional[int] = None,
-                 peak_finding: Optional[PeakFindingConfig] = None, **kwargs):
+                 peak_finding: Optional[PeakFindingConfig] = None, in_graph: bool = False,
+                 **kwargs):
         super().__init__(keras_model=keras_model, input_scale=input_scale,
                          pad_to_stride=pad_to_stride, **kwargs)
         self._init_peaks(confmaps_ind, offsets_ind, cm_output_stride, peak_finding,
@@ -218,6 +221,7 @@ class BottomUpMultiClassInferenceLayer(_LocalPeaksLayer):
                                                            self.class_maps_ind)
         self.class_maps_output_stride = int(class_maps_output_stride)
         self.return_class_maps = bool(return_class_maps)
+        self.in_graph = bool(in_graph)
 
     def forward_pass(self, data):
         """Preprocess and run the model.
@@ -247,7 +251,7 @@ class BottomUpMultiClassInferenceLayer(_LocalPeaksLayer):
         stride = tf.cast(self.class_maps_output_stride, tf.float32)
         points, point_vals, scores = classify_peaks_from_maps(
             class_maps, peaks / stride, vals, sample_inds, channel_inds,
-            n_channels=tf.shape(cms)[3])
+            n_channels=tf.shape(cms)[3], in_graph=self.in_graph)
         out = {"instance_peaks": _unscale(points * stride, self.input_scale),
                "instance_peak_vals": point_vals, "instance_scores": scores}
         if self.return_confmaps:

@@ -457,13 +457,15 @@ class TopDownMultiClassFindPeaks(PeakFindingMixin, InferenceLayer):
         class_vectors_ind: Output index of the class vectors ("ClassVectorsHead").
         optimal_grouping: Assign crops to classes (Hungarian per sample); if False,
             return the per-crop peaks and class vectors ungrouped.
+        in_graph: Assign crops to classes with graph ops (exportable) instead of a
+            scipy callback; same results.
         peak_finding: The frozen :class:`PeakFindingConfig` behind
             `peak_threshold`, `refinement` and `integral_patch_size`; when passed, it
             replaces those three arguments.
     """
 
     _setting_names = FindInstancePeaks._setting_names + (
-        "class_vectors_ind", "return_class_vectors", "optimal_grouping")
+        "class_vectors_ind", "return_class_vectors", "optimal_grouping", "in_graph")
 
     def __init__(self, keras_model, input_scale: float = 1.0,
                  resize_input_image: bool = True,
@@ -472,7 +474,8 @@ class TopDownMultiClassFindPeaks(PeakFindingMixin, InferenceLayer):
                  return_confmaps: bool = False, return_class_vectors: bool = False,
                  confmaps_ind: Optional[int] = None, offsets_ind: Optional[int] = None,
                  class_vectors_ind: Optional[int] = None, optimal_grouping: bool = True,
-                 peak_finding: Optional[PeakFindingConfig] = None, **kwargs):
+                 peak_finding: Optional[PeakFindingConfig] = None, in_graph: bool = False,
+                 **kwargs):
         super().__init__(keras_model=keras_model, input_scale=input_scale,
                          pad_to_stride=1, **kwargs)
         self.resize_input_image = bool(resize_input_image)
@@ -484,6 +487,7 @@ class TopDownMultiClassFindPeaks(PeakFindingMixin, InferenceLayer):
                                               "ClassVectorsHead")
         self.return_class_vectors = bool(return_class_vectors)
         self.optimal_grouping = bool(optimal_grouping)
+        self.in_graph = bool(in_graph)
 
     def call(self, inputs) -> Dict[str, tf.Tensor]:
         """Find each crop's nodes and assign the crops to classes.
@@ -504,7 +508,7 @@ class TopDownMultiClassFindPeaks(PeakFindingMixin, InferenceLayer):
         class_probs = outs[self.class_vectors_ind]
         if self.optimal_grouping:
             points, point_vals, scores = classify_peaks_from_vectors(
-                peaks, vals, class_probs, sample_inds, n_samples)
+                peaks, vals, class_probs, sample_inds, n_samples, self.in_graph)
             outputs = {"instance_peaks": points, "instance_peak_vals": point_vals,
                        "instance_scores": scores}
         else:

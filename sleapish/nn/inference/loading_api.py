@@ -10,6 +10,7 @@ from sleapish.nn.inference import layers_bottomup as LB
 from sleapish.nn.inference import layers_topdown as LT
 from sleapish.nn.inference import models as M
 from sleapish.nn.inference import predictors as P
+from sleapish.nn.inference.exported import exported_folder, load_exported
 from sleapish.nn.inference.predictors import keras_model_of
 from sleapish.nn.inference.layers import SingleInstanceInferenceLayer
 from sleapish.nn.inference.loading import (
@@ -48,6 +49,9 @@ def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int 
         model_path: One folder (single instance, bottom-up, multi-class, or one half of
             top-down) or two folders (centroid + centered instance, in any order); a
             folder may also be given by its `training_config.json` or as a `.zip`.
+            An export folder (from `export_model` / `sleapish-export`) loads alone: the
+            predictor runs its SavedModel, with the settings it was exported with
+            (the peak-finding arguments here are then not used).
         batch_size: Frames per batch.
         peak_threshold: Minimum confidence map value of a peak.
         refinement: "integral" (default), "local" or None; an offset head overrides it.
@@ -79,12 +83,20 @@ def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int 
     paths = [model_path] if isinstance(model_path, (str, os.PathLike)) else list(model_path)
     if not paths:
         raise ValueError("load_model needs at least one model folder. Received: []")
-    loaded = [_load(p, resize_input_layer) for p in paths]
-    predictor = predictor_from_models(
-        loaded, batch_size=batch_size, peak_threshold=peak_threshold,
-        refinement=refinement, max_instances=max_instances,
-        integral_patch_size=integral_patch_size, progress_reporting=progress_reporting,
-        names=[str(p) for p in paths])
+    exported = [exported_folder(p) for p in paths]
+    if any(exported):
+        if len(paths) > 1:
+            raise ValueError("An exported model folder holds the whole model: pass it "
+                             f"alone. Received: {[str(p) for p in paths]}")
+        predictor = load_exported(exported[0], batch_size=batch_size,
+                                  progress_reporting=progress_reporting)
+    else:
+        loaded = [_load(p, resize_input_layer) for p in paths]
+        predictor = predictor_from_models(
+            loaded, batch_size=batch_size, peak_threshold=peak_threshold,
+            refinement=refinement, max_instances=max_instances,
+            integral_patch_size=integral_patch_size,
+            progress_reporting=progress_reporting, names=[str(p) for p in paths])
     if tracker is not None:
         from sleapish.nn.tracking import make_tracker_by_name
 

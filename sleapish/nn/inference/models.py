@@ -236,6 +236,21 @@ class InferenceModel(keras.Model):
         return outputs_to_numpy(outs) if numpy else outs
 
 
+    def export_model(self, save_path: str, signatures: str = "serving_default",
+                     save_traces: bool = True, model_name=None, tensors=None,
+                     unrag_outputs: bool = True, **kwargs):
+        """Export as a SavedModel, `frozen_graph.pb` and `info.json` (SLEAP's method).
+
+        The whole model is exported, grouping included; see
+        :func:`sleapish.nn.inference.export.write_export` for the arguments and
+        `kwargs` (`max_instances`, `fmt`, `overwrite`, ...).
+        """
+        from sleapish.nn.inference.export import write_export
+
+        return write_export(self, save_path, signatures, save_traces, model_name,
+                            tensors, unrag_outputs, **kwargs)
+
+
 def _as_example(example):
     if isinstance(example, dict):
         return example

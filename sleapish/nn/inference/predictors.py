@@ -283,6 +283,18 @@ class Predictor:
             return list(gen)
         return self._make_labels(gen, provider)
 
+    def export_model(self, save_path: str, signatures: str = "serving_default",
+                     save_traces: bool = True, model_name=None, tensors=None,
+                     unrag_outputs: bool = True, max_instances=None, **kwargs):
+        """Export the whole model as one graph (SLEAP's `Predictor.export_model`).
+
+        See :func:`sleapish.nn.inference.export.export_predictor`.
+        """
+        from sleapish.nn.inference.export import export_predictor
+
+        return export_predictor(self, save_path, signatures, save_traces, model_name,
+                                tensors, unrag_outputs, max_instances, **kwargs)
+
     # ------------------------------------------------------------ to sleap-io
     @property
     def skeleton(self):
