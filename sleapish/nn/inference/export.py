@@ -291,7 +291,7 @@ def _onnx_smoke_test(data: bytes, spec) -> None:
     except Exception as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ExportError(f"ONNX cannot hold this model: the converted graph does not "
-                          f"run in onnxruntime ({msg[:300]}).") from e
+                          f"run in onnxruntime on blank frames ({msg[:300]}).") from e
 
 
 def write_export(model, save_path: PathLike, signatures: str = "serving_default",
@@ -301,7 +301,8 @@ def write_export(model, save_path: PathLike, signatures: str = "serving_default"
                  bottomup_limit: Optional[int] = None,
                  metadata: Optional[Dict[str, Any]] = None,
                  configs: Optional[Dict[str, Any]] = None, fmt: str = "saved_model",
-                 overwrite: Optional[bool] = None) -> Path:
+                 overwrite: Optional[bool] = None,
+                 tflite_select_ops: bool = False) -> Path:
     """Export an inference model (what `InferenceModel.export_model` does).
 
     Args:
@@ -322,6 +323,8 @@ def write_export(model, save_path: PathLike, signatures: str = "serving_default"
         overwrite: True: replace any existing folder; False: never replace a non-empty
             one; None (default, SLEAP's behaviour for its API): replace an earlier
             export, refuse other non-empty folders.
+        tflite_select_ops: For "tflite", let TensorFlow ops the TFLite builtins lack
+            stay as TensorFlow ops (the file then needs a Flex-delegate runtime).
 
     Returns:
         The export folder.
@@ -356,7 +359,8 @@ def write_export(model, save_path: PathLike, signatures: str = "serving_default"
             tf.saved_model.save(module, str(tmp), signatures={signatures: concrete})
             tf.io.write_graph(frozen.graph, str(tmp), FROZEN_GRAPH_FILE, as_text=False)
             if fmt == "tflite":
-                (tmp / TFLITE_FILE).write_bytes(_tflite(tmp, signatures))
+                (tmp / TFLITE_FILE).write_bytes(_tflite(tmp, signatures,
+                                                         tflite_select_ops))
             elif fmt == "onnx":
                 _onnx(module.serve, spec, tmp / "model.onnx", None)
             info = {
@@ -414,7 +418,8 @@ def export_predictor(predictor, save_path: PathLike, signatures: str = "serving_
                      save_traces: bool = True, model_name: Optional[str] = None,
                      tensors: Optional[Dict[str, Any]] = None,
                      unrag_outputs: bool = True, max_instances: Optional[int] = None,
-                     fmt: str = "saved_model", overwrite: Optional[bool] = None) -> Path:
+                     fmt: str = "saved_model", overwrite: Optional[bool] = None,
+                     tflite_select_ops: bool = False) -> Path:
     """`Predictor.export_model`: rebuild the inference model and export it.
 
     `max_instances` limits top-down models at the centroids (as SLEAP) and bottom-up
@@ -454,7 +459,7 @@ def export_predictor(predictor, save_path: PathLike, signatures: str = "serving_
                         model_name, tensors, unrag_outputs, max_instances=max_instances,
                         bottomup_limit=limit, metadata=metadata,
                         configs=predictor_configs(predictor), fmt=fmt,
-                        overwrite=overwrite)
+                        overwrite=overwrite, tflite_select_ops=tflite_select_ops)
 
 
 def export_model(model_path, save_path: PathLike = "exported_model",
@@ -462,7 +467,9 @@ def export_model(model_path, save_path: PathLike = "exported_model",
                  model_name: Optional[str] = None,
                  tensors: Optional[Dict[str, Any]] = None, unrag_outputs: bool = True,
                  max_instances: Optional[int] = None, format: str = "saved_model",
-                 overwrite: Optional[bool] = None) -> Path:
+                 overwrite: Optional[bool] = None, tflite_select_ops: bool = False,
+                 peak_threshold: float = 0.2, refinement: Optional[str] = "integral"
+                 ) -> Path:
     """Export trained model folder(s) as one graph (SLEAP's `export_model`).
 
     Args:
@@ -477,6 +484,9 @@ def export_model(model_path, save_path: PathLike = "exported_model",
         max_instances: Limit (top-down, bottom-up) and pad the instances per frame.
         format: "saved_model", "tflite" or "onnx" (the SavedModel is always written).
         overwrite: See :func:`write_export`.
+        tflite_select_ops: See :func:`write_export`.
+        peak_threshold: Peak threshold baked into the export (as `load_model`).
+        refinement: "integral" (default), "local" or None, baked into the export.
 
     Returns:
         The export folder.
@@ -492,9 +502,11 @@ def export_model(model_path, save_path: PathLike = "exported_model",
         raise ExportError(f"Unknown export format: choose one of {list(FORMATS)}. "
                           f"Received: {format!r}")
     predictor = load_model(model_path, resize_input_layer=False,
-                           progress_reporting="none")
+                           progress_reporting="none", peak_threshold=peak_threshold,
+                           refinement=refinement)
     return export_predictor(predictor, save_path, signatures, save_traces, model_name,
-                            tensors, unrag_outputs, max_instances, format, overwrite)
+                            tensors, unrag_outputs, max_instances, format, overwrite,
+                            tflite_select_ops)
 
 
 def read_info(path: PathLike) -> Dict[str, Any]:

@@ -43,6 +43,16 @@ def _make_export_cli_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="saved_model",
                    help="also write model.tflite or model.onnx next to the SavedModel "
                         "(default: saved_model only)")
+    p.add_argument("--tflite-select-ops", dest="tflite_select_ops", action="store_true",
+                   default=False,
+                   help="with --format tflite: keep ops TFLite lacks as TensorFlow ops "
+                        "(needs a TFLite runtime with the Flex delegate; default: "
+                        "builtin ops only)")
+    p.add_argument("--peak_threshold", type=float, default=0.2,
+                   help="peak threshold baked into the export (default: 0.2)")
+    p.add_argument("--refinement", choices=["integral", "local", "none"],
+                   default="integral",
+                   help="peak refinement baked into the export (default: integral)")
     p.add_argument("--model-name", dest="model_name", default=None,
                    help="name recorded in info.json (default: none)")
     p.add_argument("--overwrite", action="store_true", default=False,
@@ -89,7 +99,10 @@ def _run(ns, overwrite) -> int:
             raise FileNotFoundError(f"Model folder not found: {m}")
     path = export_model(ns.models, ns.export_path, unrag_outputs=not ns.ragged,
                         max_instances=ns.max_instances, format=ns.format,
-                        model_name=ns.model_name, overwrite=overwrite)
+                        model_name=ns.model_name, overwrite=overwrite,
+                        tflite_select_ops=ns.tflite_select_ops,
+                        peak_threshold=ns.peak_threshold,
+                        refinement=None if ns.refinement == "none" else ns.refinement)
     print(f"Exported {', '.join(ns.models)} to {path} ({ns.format}).")
     return 0
 
