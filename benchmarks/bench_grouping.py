@@ -103,8 +103,12 @@ def bench_grouping(rows):
         post = _postproc_fn(scorer, 2, 1, 0, None)
         t = _time(post, outputs, repeats=5)
         found = [len(i) for i in post(outputs)[0].to_list()]
+        graph_scorer = PAFScorer(part_names=names, edges=edges, pafs_stride=4,
+                                 in_graph=True)  # what exported models run
+        t_graph = _time(_postproc_fn(graph_scorer, 2, 1, 0, None), outputs, repeats=5)
         rows.append((f"grouping scaling: {n_inst} instances x 20 nodes per frame (512²)",
-                     f"{1000 * t / 4:.1f} ms/frame", f"found {found[0]} instances"))
+                     f"{1000 * t / 4:.1f} ms/frame (graph ops: {1000 * t_graph / 4:.1f})",
+                     f"found {found[0]} instances; graph/NumPy {t_graph / t:.2f}x"))
 
 
 if __name__ == "__main__":
