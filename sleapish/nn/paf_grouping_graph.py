@@ -26,7 +26,11 @@ import numpy as np
 
 from sleapish.nn._backend import tf
 from sleapish.nn.assignment import max_score_assignment
-from sleapish.nn.paf_grouping_matching import _as_pair, _min_peaks_threshold
+from sleapish.nn.paf_grouping_matching import (
+    _as_pair,
+    _is_tree_order,
+    _min_peaks_threshold,
+)
 
 
 def match_candidates_graph(sample_inds, edge_inds, edge_peak_inds, line_scores,
@@ -204,10 +208,43 @@ def group_instances_graph(peaks, peak_vals, peak_sample_inds, peak_channel_inds,
 
     is_node = tf.equal(p_channel[:, None], tf.range(n_nodes)[None, :])  # (peaks, nodes)
     n_conn = tf.size(sel)
-    _, inst, first_step, _ = tf.while_loop(
-        lambda c, *_: c < n_conn, body,
-        (tf.constant(0), tf.fill([n_peaks], -1), tf.fill([n_peaks], -1),
-         tf.constant(0)))
+
+    def general():
+        _, inst, first_step, _ = tf.while_loop(
+            lambda c, *_: c < n_conn, body,
+            (tf.constant(0), tf.fill([n_peaks], -1), tf.fill([n_peaks], -1),
+             tf.constant(0)))
+        return inst, first_step
+
+    def tree():
+        # Tree order, each peak in at most one connection per (sample, edge): every
+        # destination is new when visited, so one vectorized step per edge gives the
+        # general rules' result (an instance is created by its first connection and
+        # only grows), as the NumPy path's fast branch.
+        c_pos = tf.gather(pos, sel)
+        rank = tf.range(n_conn)
+        inst = tf.fill([n_peaks], -1)
+        for j in range(len(order)):
+            mask = tf.equal(c_pos, j)
+            s_idx, d_idx = tf.boolean_mask(g_src, mask), tf.boolean_mask(g_dst, mask)
+            src_inst = tf.gather(inst, s_idx)
+            src_inst = tf.where(src_inst < 0, tf.boolean_mask(rank, mask), src_inst)
+            inst = tf.tensor_scatter_nd_update(inst, s_idx[:, None], src_inst)
+            inst = tf.tensor_scatter_nd_update(inst, d_idx[:, None], src_inst)
+        return inst, tf.zeros([n_peaks], tf.int32)
+
+    pair_list = [pairs[k] for k in order]
+    if _is_tree_order(pair_list) and len(set(pair_list)) == len(pair_list):
+        max_peaks = tf.cast(n_peaks + 1, tf.int64)
+        block = tf.cast(c_sample, tf.int64) * (len(pairs) + 1) + tf.cast(c_edge, tf.int64)
+        one_per_peak = tf.logical_and(
+            tf.equal(tf.size(tf.unique(block * max_peaks + tf.cast(c_src, tf.int64))[0]),
+                     n_conn),
+            tf.equal(tf.size(tf.unique(block * max_peaks + tf.cast(c_dst, tf.int64))[0]),
+                     n_conn))
+        inst, first_step = tf.cond(one_per_peak, tree, general)
+    else:
+        inst, first_step = general()
 
     # Drop small instances, rank the rest by id.
     assigned = tf.boolean_mask(tf.range(n_peaks), inst >= 0)

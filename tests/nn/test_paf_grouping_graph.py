@@ -32,7 +32,9 @@ def _candidates(rng, n_edges=3):
 
 def test_matching_in_graph_equals_numpy():
     rng = np.random.default_rng(0)
-    fn = tf.function(lambda *a: match_candidates_graph(*a, n_edges=3))
+    fn = tf.function(lambda *a: match_candidates_graph(*a, n_edges=3), input_signature=[
+        tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32),
+        tf.TensorSpec([None, 2], tf.int32), tf.TensorSpec([None], tf.float32)])
     for _ in range(60):
         args = _candidates(rng)
         want = match_candidates_np(*args, n_edges=3)
@@ -103,3 +105,37 @@ def test_identity_assignment_in_graph_equals_scipy():
             tf.constant(probs), tf.constant(sample), tf.constant(chan))]
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_assembly_of_hungarian_matches_takes_the_tree_path_and_equals_numpy():
+    # One-to-one matches on a tree skeleton (what PAF matching produces): the graph
+    # code's vectorized tree branch must give the NumPy result too.
+    rng = np.random.default_rng(7)
+    n_nodes = 5
+    edges = [(0, 1), (1, 2), (1, 3), (3, 4)]
+    types = [EdgeType(a, b) for a, b in edges]
+    order = toposort_edges(types)
+    for _ in range(20):
+        peaks, vals, p_sample, p_chan, *_, n_samples = _assembly_case(rng, n_nodes, edges)
+        cand = [[], [], [], []]
+        for s in range(n_samples):
+            for e, (a, b) in enumerate(edges):
+                na = int(((p_sample == s) & (p_chan == a)).sum())
+                nb = int(((p_sample == s) & (p_chan == b)).sum())
+                for i in range(na):
+                    for j in range(nb):
+                        for lst, v in zip(cand, (s, e, (i, j), rng.random())):
+                            lst.append(v)
+        if not cand[0]:
+            continue
+        matches = match_candidates_np(np.array(cand[0]), np.array(cand[1]),
+                                      np.array(cand[2]).reshape(-1, 2),
+                                      np.array(cand[3], np.float32), n_edges=len(edges))
+        case = (peaks, vals, p_sample, p_chan, *matches, n_samples)
+        want = group_instances_np(*case, n_nodes, order, types, 0, 0.25)
+        got = [x.numpy() for x in group_instances_graph(*case, n_nodes, order, types, 0,
+                                                        0.25)]
+        for w, g in zip(want[:2], got[:2]):
+            np.testing.assert_array_equal(g, w)
+        np.testing.assert_allclose(got[2], want[2], rtol=1e-6)
+        np.testing.assert_array_equal(got[3], want[3])
