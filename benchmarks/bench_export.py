@@ -90,19 +90,14 @@ def bench_export(rows, n_frames: int = 32, batch: int = 4, rounds: int = 3):
 
 
 def main() -> int:
-    from sleapish.io.files import atomic_write_text
+    from report import write_report
 
     rows = []
     bench_export(rows)
-    lines = ["# Exported models vs the Python predictor", "",
-             f"- date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
-             "- SLEAP's test models on their videos, 32 frames; rounds alternate; "
-             "medians; this machine is shared: compare within one report", "",
-             "| benchmark | result | note |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    out = REPO / "benchmarks" / "reports" / "export.md"
-    atomic_write_text(out, "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    print(write_report("export", "Exported models vs the Python predictor",
+                       ["SLEAP's test models on their videos, 32 frames; rounds "
+                        "alternate; medians; this machine is shared: compare within "
+                        "one report"], rows))
     return 0
 
 

@@ -108,6 +108,7 @@ def main() -> int:
     from sleapish.io.files import atomic_write_text
     import sleapish
 
+    from bench_cluster import bench_cluster
     from bench_export import bench_export
     from bench_grouping import bench_grouping
     from bench_inference import bench_inference
@@ -117,7 +118,7 @@ def main() -> int:
     rows = []
     for bench in (bench_imports, bench_configs, bench_labels, bench_synthetic,
                   bench_pipelines, bench_grouping, bench_inference, bench_export,
-                  bench_training):
+                  bench_cluster, bench_training):
         print(f"running {bench.__name__} ...", flush=True)
         bench(rows)
     import bench_tracking

@@ -157,6 +157,8 @@ def _main(argv: Optional[List[str]]) -> int:
     select_devices(args)
     notes: List[str] = []
     items = collect_inputs(args.data_path, notes)
+    if args.models and args.cluster is not None:
+        return _predict_on_cluster(run, items, notes)
     if args.models:
         return _predict(run, items, notes)
     if getattr(args, "tracking.tracker") is not None:
@@ -212,6 +214,26 @@ def _predict(run: _Run, items, notes: List[str]) -> int:
     run.say(f"Finished inference at: {datetime.now()} (total runtime: "
             f"{time.time() - run.t0:.1f} s)")
     return 0
+
+
+def _predict_on_cluster(run: _Run, items, notes: List[str]) -> int:
+    """`--cluster`: the videos among the inputs on Ray workers; exit 1 if any failed."""
+    from sleapish.nn.inference.cluster import run_cluster
+
+    for text in notes:
+        run.note(text)
+    labels = [str(i.path) for i in items if i.is_labels]
+    if labels:
+        raise CLIInputError("--cluster predicts videos; labels files are not supported "
+                            f"there. Received: {labels}")
+    if run.args.output and Path(run.args.output).suffix == ".slp":
+        raise CLIInputError("With --cluster, -o/--output is a folder (one output per "
+                            f"video). Received: {run.args.output!r}")
+    make_tracker_from_args(run.args)  # check the tracking options first
+    results = run_cluster(run.args, [i.path for i in items],
+                          say=run.say if run.verbose else print)
+    failed = [r for r in results if r.status == "failed"]
+    return 1 if failed else 0
 
 
 def _retrack(run: _Run, items, notes: List[str]) -> int:

@@ -137,7 +137,32 @@ def make_parser() -> argparse.ArgumentParser:
     for scope in ("single", "topdown", "bottomup"):
         p.add_argument(f"--{scope}.batch_size", type=int, default=hidden, help=hidden)
     add_tracking_args(p)
+    _add_cluster_args(p.add_argument_group(
+        "cluster (sleapish; needs sleapish[cluster]: Ray)"))
     return p
+
+
+def _add_cluster_args(g) -> None:
+    """`--cluster` and its options (see :mod:`sleapish.nn.inference.cluster`)."""
+    g.add_argument("--cluster", nargs="?", const="local", default=None,
+                   metavar="ADDRESS",
+                   help="predict the videos on Ray workers: 'local' (default when given "
+                        "without a value: start a local Ray instance), 'auto' (join a "
+                        "running cluster) or ray://HOST:PORT; outputs are written as each "
+                        "video finishes, complete ones are skipped on a rerun")
+    g.add_argument("--workers", type=int, default=None,
+                   help="worker actors (default: one per GPU, else one per 2 CPUs)")
+    g.add_argument("--gpus-per-worker", dest="gpus_per_worker", type=float, default=None,
+                   help="GPUs per worker (default: 1 on a GPU cluster, else 0)")
+    g.add_argument("--retries", type=int, default=2,
+                   help="retries of a video that fails or whose worker dies, on another "
+                        "worker (default: 2)")
+    g.add_argument("--split-frames", dest="split_frames", type=int, default=None,
+                   help="cut videos longer than this many frames into chunks predicted "
+                        "on different workers, then track on the driver (default: off)")
+    g.add_argument("--overwrite", action="store_true", default=False,
+                   help="with --cluster: redo outputs that are already complete "
+                        "(default: skip them)")
 
 
 def tracking_options(args) -> Dict[str, Any]:

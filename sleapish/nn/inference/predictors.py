@@ -129,6 +129,7 @@ class Predictor:
         integral_refinement: True for integral refinement, False for SLEAP's local
             quarter-pixel refinement, None for none (an offset head overrides all).
         integral_patch_size: Patch size of integral refinement.
+        progress_callback: Optional `callable(n_frames)` called after each batch.
     """
 
     inference_model: Any = None
@@ -140,6 +141,7 @@ class Predictor:
     peak_threshold: float = 0.2
     integral_refinement: Optional[bool] = True
     integral_patch_size: int = 5
+    progress_callback: Any = attrs.field(default=None, repr=False)
     _model_channels: Optional[int] = attrs.field(default=None, init=False, repr=False)
     _noted: bool = attrs.field(default=False, init=False, repr=False)
 
@@ -262,6 +264,8 @@ class Predictor:
                 if getattr(self.tracker, "uses_image", False):  # flow tracking
                     out.setdefault("image", np.asarray(batch["image"]))
                 reporter.update(len(out["frame_ind"]))
+                if self.progress_callback is not None:  # e.g. a cluster driver's bar
+                    self.progress_callback(len(out["frame_ind"]))
                 yield out
         finally:
             reporter.close()
