@@ -202,6 +202,7 @@ def _predict(run: _Run, items, notes: List[str]) -> int:
         labels.provenance.update({
             "model_paths": [str(m) for m in args.models],
             "predictor": type(predictor).__name__,
+            "skipped_frames": list(predictor.skipped_frames),
             "fps": round(job.n_frames / elapsed, 3) if elapsed else None})
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)

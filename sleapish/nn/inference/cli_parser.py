@@ -124,6 +124,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--max_instances", type=int, default=None,
                    help="at most this many instances per frame (multi-instance models; "
                         "not identity models)")
+    p.add_argument("--strict-frames", dest="strict_frames", action="store_true",
+                   default=False,
+                   help="stop at a video frame that does not decode (default: skip it "
+                        "with a warning and list it in the output's provenance)")
     p.add_argument("--refinement", choices=["integral", "local", "none"],
                    default="integral",
                    help="sub-pixel peak refinement; an offset head overrides it "
@@ -235,6 +239,7 @@ def make_predictor_from_args(args):
         batch_size=int(_legacy(args, "batch_size", args.batch_size)),
         refinement=None if refinement == "none" else refinement,
         progress_reporting=args.verbosity, max_instances=args.max_instances)
+    predictor.strict_frames = bool(getattr(args, "strict_frames", False))
     if type(predictor).__name__ == "BottomUpPredictor" and \
             predictor.bottomup_model is not None:  # not an exported model
         predictor.max_edge_length_ratio = args.max_edge_length_ratio

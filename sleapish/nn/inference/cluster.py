@@ -150,6 +150,7 @@ class _Worker:
         if self.args.no_empty_frames:
             labels.labeled_frames = [lf for lf in labels.labeled_frames if lf.instances]
         labels.provenance.update(provenance)
+        labels.provenance["skipped_frames"] = list(self.predictor.skipped_frames)
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         sleapish.save_file(labels, output)
         n = len(frames) if frames is not None else int(vid.shape[0])

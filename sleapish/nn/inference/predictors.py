@@ -16,7 +16,7 @@ import logging
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import attrs
 import numpy as np
@@ -130,6 +130,9 @@ class Predictor:
             quarter-pixel refinement, None for none (an offset head overrides all).
         integral_patch_size: Patch size of integral refinement.
         progress_callback: Optional `callable(n_frames)` called after each batch.
+        strict_frames: A video frame that does not decode is an error (default: it
+            is skipped with a warning and listed in `skipped_frames`).
+        skipped_frames: Frame indices skipped so far (reset by each `predict`).
     """
 
     inference_model: Any = None
@@ -142,6 +145,8 @@ class Predictor:
     integral_refinement: Optional[bool] = True
     integral_patch_size: int = 5
     progress_callback: Any = attrs.field(default=None, repr=False)
+    strict_frames: bool = False
+    skipped_frames: List[int] = attrs.field(factory=list, init=False, repr=False)
     _model_channels: Optional[int] = attrs.field(default=None, init=False, repr=False)
     _noted: bool = attrs.field(default=False, init=False, repr=False)
 
@@ -228,14 +233,44 @@ class Predictor:
                     else np.arange(len(provider)))
             for start in range(0, len(inds), bs):
                 chunk = np.asarray(inds[start:start + bs], np.int64)
-                images = (read_frames(provider.video, chunk)
-                          if isinstance(provider, VideoReader)
-                          else provider.images[chunk])
+                if isinstance(provider, VideoReader):
+                    chunk, images = self._read_decodable(provider.video, chunk)
+                    if not len(chunk):
+                        continue
+                else:
+                    images = provider.images[chunk]
                 yield {"image": images, "frame_ind": chunk,
                        "video_ind": np.zeros(len(chunk), np.int32)}
             return
         for batch in self.make_pipeline(provider).make_dataset():
             yield batch
+
+    def _read_decodable(self, video, chunk):
+        """`(frame_inds, images)` of the frames of `chunk` that decode.
+
+        A frame that does not decode is skipped with a warning naming it and listed in
+        `skipped_frames` (the tracker carries on with the next frame); with
+        `strict_frames` it is an error instead.
+        """
+        from sleapish.io.video import VideoReadError, read_frames
+
+        try:
+            return chunk, read_frames(video, chunk)
+        except VideoReadError:
+            if self.strict_frames:
+                raise
+        good, images = [], []
+        for i in chunk:
+            try:
+                images.append(read_frames(video, [int(i)])[0])
+                good.append(int(i))
+            except VideoReadError as e:
+                logger.warning("Skipping frame %d of %s: it does not decode (%s).",
+                               int(i), getattr(video, "filename", video), e)
+                self.skipped_frames.append(int(i))
+        if not images:
+            return np.zeros(0, np.int64), None
+        return np.asarray(good, np.int64), np.stack(images)
 
     def _note_channels(self, images) -> None:
         """Log once when frames are converted to the model's channel count."""
@@ -282,6 +317,7 @@ class Predictor:
             `sleap_io.Labels` with one `LabeledFrame` per frame, or the raw outputs.
         """
         provider = make_provider(data, user_instances_only=True)
+        self.skipped_frames.clear()
         gen = self._predict_generator(provider)
         if not make_labels:
             return list(gen)
