@@ -187,14 +187,16 @@ def _predict(run: _Run, items, notes: List[str]) -> int:
     if not jobs:
         run.note("nothing to predict on (no videos among the inputs)")
         return 0
+    _check_checkpoints(args, jobs)
     predictor = make_predictor_from_args(args)
     for job in jobs:
         provider = job.make_provider()
+        checkpoint = _checkpoint_for(args, job, provider)
         tracker = make_tracker_from_args(args, warn=False)  # fresh for each input
         predictor.tracker = tracker if getattr(tracker, "is_valid", True) else None
         run.say(f"{'Labels' if job.item.is_labels else 'Video'}:", job.item.path.as_posix())
         t0 = time.perf_counter()
-        labels = predictor.predict(provider)
+        labels = predictor.predict(provider, checkpoint=checkpoint)
         elapsed = time.perf_counter() - t0
         if args.no_empty_frames:
             _remove_empty(labels)
@@ -207,6 +209,8 @@ def _predict(run: _Run, items, notes: List[str]) -> int:
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
         sleapish.save_file(labels, job.output)
+        if checkpoint is not None:
+            checkpoint.remove()
         n_inst = sum(len(lf.instances) for lf in labels)
         run.say(f"Predicted frames: {len(labels)}/{job.n_frames} ({n_inst} instances) "
                 f"in {elapsed:.1f} s")
@@ -215,6 +219,34 @@ def _predict(run: _Run, items, notes: List[str]) -> int:
     run.say(f"Finished inference at: {datetime.now()} (total runtime: "
             f"{time.time() - run.t0:.1f} s)")
     return 0
+
+
+def _check_checkpoints(args, jobs) -> None:
+    """An unfinished run's checkpoint needs --resume (continue) or --overwrite."""
+    from sleapish.nn.inference.checkpoint import checkpoint_path
+
+    for job in jobs:
+        path = checkpoint_path(job.output)
+        if not path.exists() or args.resume:
+            continue
+        if not args.overwrite:
+            raise CLIInputError(f"{job.output} has an unfinished run's checkpoint {path}: "
+                                "add --resume to continue it, or --overwrite to start "
+                                "over.")
+        path.unlink()
+
+
+def _checkpoint_for(args, job, provider):
+    """The checkpoint of a video job with --resume (None otherwise)."""
+    from sleapish.nn.data.providers import VideoReader
+    from sleapish.nn.inference.checkpoint import PredictionCheckpoint, checkpoint_path
+    from sleapish.nn.inference.cluster import job_key
+
+    if not args.resume or not isinstance(provider, VideoReader):
+        return None
+    return PredictionCheckpoint(checkpoint_path(job.output), job_key(args),
+                                every_frames=args.checkpoint_frames,
+                                every_seconds=args.checkpoint_seconds)
 
 
 def _predict_on_cluster(run: _Run, items, notes: List[str]) -> int:

@@ -124,6 +124,16 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--max_instances", type=int, default=None,
                    help="at most this many instances per frame (multi-instance models; "
                         "not identity models)")
+    p.add_argument("--resume", action="store_true", default=False,
+                   help="checkpoint progress next to each output (<output>.resume) and "
+                        "continue from an earlier run's checkpoint after a kill "
+                        "(default: off)")
+    p.add_argument("--checkpoint-frames", dest="checkpoint_frames", type=int,
+                   default=200,
+                   help="with --resume: checkpoint every this many frames (default: 200)")
+    p.add_argument("--checkpoint-seconds", dest="checkpoint_seconds", type=float,
+                   default=60.0,
+                   help="with --resume: ... or every this many seconds (default: 60)")
     p.add_argument("--strict-frames", dest="strict_frames", action="store_true",
                    default=False,
                    help="stop at a video frame that does not decode (default: skip it "
@@ -166,7 +176,8 @@ def _add_cluster_args(g) -> None:
                         "on different workers, then track on the driver (default: off)")
     g.add_argument("--overwrite", action="store_true", default=False,
                    help="with --cluster: redo outputs that are already complete "
-                        "(default: skip them)")
+                        "(default: skip them); otherwise: start over where an "
+                        "unfinished run left a checkpoint (default: refuse)")
 
 
 def tracking_options(args) -> Dict[str, Any]:

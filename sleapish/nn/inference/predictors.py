@@ -225,8 +225,6 @@ class Predictor:
         """Batches of frames: decoded directly for videos and arrays (a few ms per
         batch, no tf.data thread competing with the model for the CPU), through the
         tf.data pipeline for labels (which carry ground truth)."""
-        from sleapish.io.video import read_frames
-
         bs = self.batch_size
         if isinstance(provider, (VideoReader, ArrayReader)):
             inds = (provider.example_indices if isinstance(provider, VideoReader)
@@ -305,23 +303,47 @@ class Predictor:
         finally:
             reporter.close()
 
-    def predict(self, data, make_labels: bool = True):
+    def predict(self, data, make_labels: bool = True, checkpoint=None):
         """Predict on videos, labels, arrays or providers.
 
         Args:
             data: See :func:`make_provider`.
             make_labels: Return `sleap_io.Labels` (True) or a list of per-batch
                 dicts of numpy arrays.
+            checkpoint: Optional
+                :class:`~sleapish.nn.inference.checkpoint.PredictionCheckpoint` (videos
+                only): resumed from if it exists, saved periodically while predicting.
 
         Returns:
             `sleap_io.Labels` with one `LabeledFrame` per frame, or the raw outputs.
+
+        Raises:
+            CheckpointError: For a checkpoint of another job.
         """
         provider = make_provider(data, user_instances_only=True)
+        self._check_provider(provider)
         self.skipped_frames.clear()
-        gen = self._predict_generator(provider)
-        if not make_labels:
-            return list(gen)
-        return self._make_labels(gen, provider)
+        if checkpoint is None or not make_labels:
+            gen = self._predict_generator(provider)
+            return self._make_labels(gen, provider) if make_labels else list(gen)
+        if not isinstance(provider, VideoReader):
+            raise ValueError("Resumable prediction takes a video. Received: "
+                             f"{type(provider).__name__}")
+        from sleapish.nn.inference.checkpoint import restore_frames
+
+        indices = np.asarray(provider.example_indices, np.int64)
+        start, done = 0, []
+        if checkpoint.exists():
+            frames, tracker, start = checkpoint.load()
+            done = restore_frames(frames, provider.video)
+            self.tracker = tracker
+        rest = VideoReader(provider.video, example_indices=indices[start:])
+        gen = self._predict_generator(rest) if len(indices) > start else iter(())
+        return self._make_labels(gen, provider, done=done, checkpoint=checkpoint,
+                                 positions={int(f): k + 1 for k, f in enumerate(indices)})
+
+    def _check_provider(self, provider) -> None:
+        """Raise if the predictor cannot predict on `provider` (subclass hook)."""
 
     def export_model(self, save_path: str, signatures: str = "serving_default",
                      save_traces: bool = True, model_name=None, tensors=None,
@@ -349,11 +371,13 @@ class Predictor:
     def _frame_instances(self, out: Dict[str, np.ndarray], i: int) -> list:
         raise NotImplementedError
 
-    def _make_labels(self, gen, provider):
+    def _make_labels(self, gen, provider, done=(), checkpoint=None, positions=None):
+        """Frames (after `done`, restored ones) from the batches, tracked in order;
+        with a `checkpoint`, snapshots are saved as frames accumulate."""
         import sleap_io as sio
 
         videos = list(provider.videos)
-        frames = []
+        frames = list(done)
         tracker = self.tracker
         for out in gen:
             for i, (v, f) in enumerate(zip(out["video_ind"], out["frame_ind"])):
@@ -363,6 +387,9 @@ class Predictor:
                     tracker.track_labeled_frame(
                         lf, out["image"][i] if "image" in out else None)
                 frames.append(lf)
+            if checkpoint is not None and len(out["frame_ind"]):
+                checkpoint.maybe_save(frames, tracker,
+                                      positions[int(out["frame_ind"][-1])])
         tracks = list(self.tracks or [])
         if tracker is not None:
             frames = tracker.finish(frames)
@@ -440,19 +467,16 @@ class _TopDownBase(Predictor):
                                        anchor_part_names=anchor,
                                        skeletons=provider.skeletons)]
 
-    def predict(self, data, make_labels: bool = True):
-        """Predict; without one of the two models, `data` must be labels.
+    def _check_provider(self, provider) -> None:
+        """Without one of the two models, `data` must be labels.
 
         Raises:
             ValueError: If a model is missing and `data` has no ground truth.
         """
-        provider = make_provider(data, user_instances_only=True)
         if self.needs_ground_truth and not isinstance(provider, LabelsReader):
             raise ValueError("This top-down predictor lacks a model and takes that half "
                              "from ground-truth labels. Received: "
                              + type(provider).__name__)
-        gen = self._predict_generator(provider)
-        return self._make_labels(gen, provider) if make_labels else list(gen)
 
 
 @attrs.define
