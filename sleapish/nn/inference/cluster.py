@@ -168,19 +168,6 @@ def _maybe_fault(video: str) -> None:
             os.kill(os.getpid(), 9)
 
 
-class _Progress:
-    """Ray actor: frames done, fed by the workers."""
-
-    def __init__(self):
-        self.done = 0
-
-    def add(self, n: int) -> None:
-        self.done += int(n)
-
-    def get(self) -> int:
-        return self.done
-
-
 # ------------------------------------------------------------------------- driver
 def _chunks(n_frames: int, size: Optional[int]) -> List[Optional[List[int]]]:
     if not size or n_frames <= size:
@@ -266,7 +253,9 @@ def run_cluster(args, videos: Sequence[Path], say=print) -> List[VideoResult]:
                                  else max(1, int(resources.get("CPU", 1)) // 2))
     cpus_per = max(1, int(resources.get("CPU", 1)) // n_workers) if not gpus_per else 1
     actor_cls = ray.remote(num_cpus=cpus_per, num_gpus=gpus_per, max_restarts=0)(_Worker)
-    progress = ray.remote(num_cpus=0)(_Progress).remote()
+    from sleapish._ray_progress import FrameCounter
+
+    progress = ray.remote(num_cpus=0)(FrameCounter).remote()
 
     def new_worker():
         return actor_cls.options(runtime_env={"env_vars": _worker_env()}).remote(args)
