@@ -91,15 +91,17 @@ from sleapish.nn.inference.loading import reset_input_layer  # noqa: E402
 from sleapish.nn.inference.loading_api import load_model  # noqa: E402
 from sleapish.nn.inference.predictors import (  # noqa: E402
     ArrayReader,
-    BottomUpMultiClassPredictor,
     BottomUpPredictor,
     Predictor,
     SingleInstancePredictor,
-    TopDownMultiClassPredictor,
     TopDownPredictor,
-    VisualPredictor,
     make_provider,
 )
+from sleapish.nn.inference.predictors_identity import (  # noqa: E402
+    BottomUpMultiClassPredictor,
+    TopDownMultiClassPredictor,
+)
+from sleapish.nn.inference.visual import VisualPredictor  # noqa: E402
 
 __all__ += [
     "reset_input_layer",

@@ -18,6 +18,7 @@ import numpy as np
 
 from sleapish.nn._backend import tf
 from sleapish.nn.inference import predictors as P
+from sleapish.nn.inference import predictors_identity as PI
 from sleapish.nn.inference.export import FROZEN_GRAPH_FILE, read_info
 
 PathLike = Union[str, os.PathLike]
@@ -120,9 +121,9 @@ def load_exported(path: PathLike, batch_size: int = 4,
     kind = meta.get("predictor")
     classes = {"SingleInstancePredictor": P.SingleInstancePredictor,
                "TopDownPredictor": P.TopDownPredictor,
-               "TopDownMultiClassPredictor": P.TopDownMultiClassPredictor,
+               "TopDownMultiClassPredictor": PI.TopDownMultiClassPredictor,
                "BottomUpPredictor": P.BottomUpPredictor,
-               "BottomUpMultiClassPredictor": P.BottomUpMultiClassPredictor}
+               "BottomUpMultiClassPredictor": PI.BottomUpMultiClassPredictor}
     if kind not in classes:
         raise ValueError(f"Exported model {path} names an unknown predictor. Received: "
                          f"{kind!r}")

@@ -10,6 +10,7 @@ from sleapish.nn.inference import layers_bottomup as LB
 from sleapish.nn.inference import layers_topdown as LT
 from sleapish.nn.inference import models as M
 from sleapish.nn.inference import predictors as P
+from sleapish.nn.inference import predictors_identity as PI
 from sleapish.nn.inference.exported import exported_folder, load_exported
 from sleapish.nn.inference.predictors import keras_model_of
 from sleapish.nn.inference.layers import SingleInstanceInferenceLayer
@@ -162,7 +163,7 @@ def predictor_from_models(models, batch_size: int = 4, peak_threshold: float = 0
     elif any(k in kinds for k in topdown):
         centroid = kinds.get("centroid")
         instance = kinds.get("centered_instance") or kinds.get("multi_class_topdown")
-        cls = (P.TopDownMultiClassPredictor if "multi_class_topdown" in kinds
+        cls = (PI.TopDownMultiClassPredictor if "multi_class_topdown" in kinds
                else P.TopDownPredictor)
         predictor = cls(centroid_config=centroid[0] if centroid else None,
                         centroid_model=centroid[1] if centroid else None,
@@ -175,7 +176,7 @@ def predictor_from_models(models, batch_size: int = 4, peak_threshold: float = 0
                                         max_instances=max_instances, **settings)
     elif "multi_class_bottomup" in kinds:
         cfg, model = kinds["multi_class_bottomup"]
-        predictor = P.BottomUpMultiClassPredictor(config=cfg, model=model, **settings)
+        predictor = PI.BottomUpMultiClassPredictor(config=cfg, model=model, **settings)
     else:
         raise ValueError(f"No predictor for models of types {sorted(kinds)}. "
                          f"Received: {names or sorted(kinds)}")
@@ -215,7 +216,7 @@ def build_inference_model(predictor):
             km, scorer, input_scale=pre.input_scaling, pad_to_stride=pre.pad_to_stride or 1,
             cm_output_stride=head.confmaps.output_stride,
             paf_output_stride=head.pafs.output_stride, **common))
-    if isinstance(predictor, P.BottomUpMultiClassPredictor):
+    if isinstance(predictor, PI.BottomUpMultiClassPredictor):
         cfg, km = predictor.config, keras_model_of(predictor.model)
         head = cfg.model.heads.multi_class_bottomup
         pre = cfg.data.preprocessing
@@ -227,7 +228,7 @@ def build_inference_model(predictor):
 
 
 def _topdown(predictor, common):
-    multiclass = isinstance(predictor, P.TopDownMultiClassPredictor)
+    multiclass = isinstance(predictor, PI.TopDownMultiClassPredictor)
     crop_cfg = predictor.confmap_config
     if predictor.centroid_config is None and crop_cfg is None:
         raise ValueError("A top-down predictor needs a centroid or a centered-instance "

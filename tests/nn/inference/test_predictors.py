@@ -134,7 +134,7 @@ def test_rgb_frames_into_gray_model_are_converted_with_a_note(folders, caplog):
 def test_topdown_multiclass_instance_scores_are_sleaps_positional_centroid_values():
     # SLEAP 1.4.1 zips class rows with the frame's centroid values in centroid
     # order: class k gets the k-th centroid's value, NaN past the last centroid.
-    from sleapish.nn.inference.predictors import _positional_centroid_scores
+    from sleapish.nn.inference.predictors_identity import _positional_centroid_scores
 
     out = {"centroid_vals": np.array([[0.9, 0.4, np.nan], [0.7, np.nan, np.nan]])}
     np.testing.assert_array_equal(_positional_centroid_scores(out, 0, 2), [0.9, 0.4])
