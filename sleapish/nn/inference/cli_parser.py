@@ -134,6 +134,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-seconds", dest="checkpoint_seconds", type=float,
                    default=60.0,
                    help="with --resume: ... or every this many seconds (default: 60)")
+    p.add_argument("--keep-outside-points", dest="keep_outside_points",
+                   action="store_true", default=False,
+                   help="keep points that peak refinement moved outside the image, as "
+                        "SLEAP does (default: they become invisible)")
     p.add_argument("--strict-frames", dest="strict_frames", action="store_true",
                    default=False,
                    help="stop at a video frame that does not decode (default: skip it "
@@ -251,6 +255,7 @@ def make_predictor_from_args(args):
         refinement=None if refinement == "none" else refinement,
         progress_reporting=args.verbosity, max_instances=args.max_instances)
     predictor.strict_frames = bool(getattr(args, "strict_frames", False))
+    predictor.keep_outside_points = bool(getattr(args, "keep_outside_points", False))
     if type(predictor).__name__ == "BottomUpPredictor" and \
             predictor.bottomup_model is not None:  # not an exported model
         predictor.max_edge_length_ratio = args.max_edge_length_ratio

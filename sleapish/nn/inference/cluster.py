@@ -73,7 +73,8 @@ def _ray():
 
 # ------------------------------------------------------------------------ options
 _KEY_OPTIONS = ("peak_threshold", "batch_size", "max_instances", "refinement",
-                "max_edge_length_ratio", "dist_penalty_weight", "no_empty_frames")
+                "max_edge_length_ratio", "dist_penalty_weight", "no_empty_frames",
+                "keep_outside_points")
 
 
 def job_key(args) -> str:

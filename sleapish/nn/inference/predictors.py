@@ -24,7 +24,11 @@ from sleapish.nn.data.dataset_ops import Batcher, Prefetcher
 from sleapish.nn.data.instance_centroids import InstanceCentroidFinder
 from sleapish.nn.data.pipelines import Pipeline
 from sleapish.nn.data.providers import LabelsReader, VideoReader
-from sleapish.nn.inference.results import ProgressReporter, instances_from_arrays
+from sleapish.nn.inference.results import (
+    ProgressReporter,
+    drop_outside_points,
+    instances_from_arrays,
+)
 from sleapish.nn.settings import PAFGroupingConfig, PeakFindingConfig
 
 logger = logging.getLogger("sleapish")
@@ -132,6 +136,8 @@ class Predictor:
         strict_frames: A video frame that does not decode is an error (default: it
             is skipped with a warning and listed in `skipped_frames`).
         skipped_frames: Frame indices skipped so far (reset by each `predict`).
+        keep_outside_points: Keep points that refinement moved outside the image
+            (SLEAP's raw behaviour); by default they become invisible (NaN).
     """
 
     inference_model: Any = None
@@ -145,6 +151,7 @@ class Predictor:
     integral_patch_size: int = 5
     progress_callback: Any = attrs.field(default=None, repr=False)
     strict_frames: bool = False
+    keep_outside_points: bool = False
     skipped_frames: List[int] = attrs.field(factory=list, init=False, repr=False)
     _model_channels: Optional[int] = attrs.field(default=None, init=False, repr=False)
     _noted: bool = attrs.field(default=False, init=False, repr=False)
@@ -291,6 +298,8 @@ class Predictor:
             for batch in _prefetched(self._batches(provider), depth=2):
                 self._note_channels(batch["image"])
                 out = self.inference_model.predict_on_batch(batch, numpy=True)
+                if not self.keep_outside_points:
+                    drop_outside_points(out, np.shape(batch["image"])[1:3])
                 out["frame_ind"] = np.asarray(batch["frame_ind"])
                 out["video_ind"] = np.asarray(batch["video_ind"])
                 if getattr(self.tracker, "uses_image", False):  # flow tracking

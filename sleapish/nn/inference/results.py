@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -101,3 +101,38 @@ class ProgressReporter:
 def frame_groups(video_inds: np.ndarray, frame_inds: np.ndarray) -> List[tuple]:
     """`(video_ind, frame_ind)` pairs of a batch, as Python ints."""
     return [(int(v), int(f)) for v, f in zip(video_inds, frame_inds)]
+def drop_outside_points(out: Dict[str, np.ndarray], image_hw) -> int:
+    """Make points outside the image invisible, in place.
+
+    Integral refinement on weak, noisy maps can move a peak far off the image (seen at
+    (-77, -211) on a 1024 x 1024 frame). Points outside the image's extent, `[-0.5,
+    width - 0.5] x [-0.5, height - 0.5]` (pixel centres at integers), get NaN
+    coordinates and values.
+
+    Args:
+        out: Numpy outputs with "instance_peaks" float `(n, instances, nodes, 2)` and
+            "instance_peak_vals" `(n, instances, nodes)`.
+        image_hw: `(height, width)` of the frames.
+
+    Returns:
+        The number of points dropped.
+    """
+    pts = out.get("instance_peaks")
+    if pts is None or not np.size(pts):
+        return 0
+    h, w = float(image_hw[0]), float(image_hw[1])
+    with np.errstate(invalid="ignore"):
+        outside = ((pts[..., 0] < -0.5) | (pts[..., 0] > w - 0.5)
+                   | (pts[..., 1] < -0.5) | (pts[..., 1] > h - 0.5))
+    n = int(outside.sum())
+    if n:
+        pts = np.array(pts, copy=True)
+        pts[outside] = np.nan
+        out["instance_peaks"] = pts
+        if "instance_peak_vals" in out:
+            vals = np.array(out["instance_peak_vals"], dtype=np.float32, copy=True)
+            vals[outside] = np.nan
+            out["instance_peak_vals"] = vals
+    return n
+
+

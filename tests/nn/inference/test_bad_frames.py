@@ -68,3 +68,27 @@ def test_cli_records_skipped_frames_and_strict_frames_stops(damaged_video, share
         main([str(path), "-m", model, "-o", str(tmp_path / "s.slp"), "--verbosity",
               "none", "--strict-frames"])
     assert not (tmp_path / "s.slp").exists()
+
+
+def test_points_refined_outside_the_image_become_invisible_unless_kept(shared_data):
+    from sleapish.nn.inference.results import drop_outside_points
+
+    out = {"instance_peaks": np.array([[[[10.0, 20.0], [-77.0, -211.0]],
+                                        [[63.4, 47.4], [63.6, 10.0]]]], np.float32),
+           "instance_peak_vals": np.ones([1, 2, 2], np.float32)}
+    assert drop_outside_points(out, (48, 64)) == 2  # (-77, -211) and x = 63.6 > 63.5
+    np.testing.assert_array_equal(np.isnan(out["instance_peaks"][0, :, :, 0]),
+                                  [[False, True], [False, True]])
+    assert np.isnan(out["instance_peak_vals"][0, 1, 1])
+    # Through a predictor, on real frames: default drops, keep_outside_points keeps.
+    predictor = load_model(shared_data / "models" / "minimal_instance.UNet.bottomup",
+                           progress_reporting="none")
+    video = sleapish.load_video(shared_data / "videos" / "centered_pair_low_quality.mp4")
+    real = predictor.inference_model.predict_on_batch(video[:1], numpy=True)
+    shifted = dict(real, instance_peaks=real["instance_peaks"] - 1000.0)
+    predictor.inference_model.predict_on_batch = lambda batch, numpy=True: dict(shifted)
+    lf = predictor.predict(video[:1])[0]
+    assert all(np.isnan(inst.numpy()).all() for inst in lf.instances)
+    predictor.keep_outside_points = True
+    lf = predictor.predict(video[:1])[0]
+    assert all(np.isfinite(inst.numpy()).any() for inst in lf.instances)
