@@ -56,8 +56,10 @@ def models(synthetic, tmp_path_factory):
 
 @pytest.fixture
 def topdown(models):
-    """`-m centroid -m centered` with 2 instances per frame, every peak accepted."""
-    return ["-m", models[0], "-m", models[1], "-n", "2", "--peak_threshold=-1e9"]
+    """`-m centroid -m centered` with 2 instances per frame, every peak accepted (also
+    those random weights put outside the image)."""
+    return ["-m", models[0], "-m", models[1], "-n", "2", "--peak_threshold=-1e9",
+            "--keep-outside-points"]
 
 
 def _videos(synthetic, folder, names):

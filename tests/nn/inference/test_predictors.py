@@ -53,6 +53,7 @@ def test_ground_truth_halves_need_labels(folders):
     # Random weights: accept every global peak so each ground-truth centroid yields an
     # instance.
     predictor = load_model(centered, progress_reporting="none", peak_threshold=-1e9)
+    predictor.keep_outside_points = True  # random weights: keep every peak
     with pytest.raises(ValueError, match="ground-truth labels"):
         predictor.predict(sleapish.read_frames(labels.video, [0]))
     out = predictor.predict(labels)

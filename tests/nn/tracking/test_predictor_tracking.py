@@ -46,6 +46,7 @@ def test_load_model_with_tracker(centered_folder, tracker, max_instances):
     # per frame); random weights, so accept every peak
     predictor = load_model(path, tracker=tracker, tracker_max_instances=max_instances,
                            progress_reporting="none", peak_threshold=-1e9)
+    predictor.keep_outside_points = True  # random weights: keep every peak
     if max_instances:
         assert predictor.tracker.has_max_tracking and predictor.tracker.max_tracking
     out = predictor.predict(labels)
@@ -60,7 +61,7 @@ def test_track_cli_with_model_and_tracker(centered_folder, synthetic, tmp_path):
     path, _ = centered_folder
     out = tmp_path / "tracked.slp"
     rc = track_main([str(synthetic.labels_path), "-m", str(path), "--only-labeled-frames",
-                     "--peak_threshold=-1e9",
+                     "--peak_threshold=-1e9", "--keep-outside-points",
                      "--tracking.tracker", "simple", "--tracking.match", "hungarian",
                      "-o", str(out), "--verbosity", "none"])
     assert rc == 0
