@@ -11,6 +11,8 @@ file removed. Resuming with other models or options is refused.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import pickle
 import time
@@ -25,6 +27,21 @@ _VERSION = 1
 
 class CheckpointError(ValueError):
     """A checkpoint that does not belong to this job or cannot be read."""
+
+
+_KEY_OPTIONS = ("peak_threshold", "batch_size", "max_instances", "refinement",
+                "max_edge_length_ratio", "dist_penalty_weight", "no_empty_frames",
+                "keep_outside_points")
+
+
+def job_key(args) -> str:
+    """Hash of what determines an output: model folders and prediction/tracking
+    options (not the inputs, outputs or cluster settings)."""
+    opts = {k: getattr(args, k, None) for k in _KEY_OPTIONS}
+    opts.update({k: v for k, v in vars(args).items() if k.startswith("tracking.")})
+    blob = json.dumps({"models": [os.path.abspath(m) for m in args.models or []],
+                       "options": opts}, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()
 
 
 def checkpoint_path(output) -> Path:
@@ -115,5 +132,5 @@ def restore_frames(frames: List[Tuple[int, list]], video) -> list:
             for f, insts in frames]
 
 
-__all__ = ["PredictionCheckpoint", "CheckpointError", "checkpoint_path",
+__all__ = ["PredictionCheckpoint", "CheckpointError", "checkpoint_path", "job_key",
            "restore_frames"]

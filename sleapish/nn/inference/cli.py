@@ -239,8 +239,11 @@ def _check_checkpoints(args, jobs) -> None:
 def _checkpoint_for(args, job, provider):
     """The checkpoint of a video job with --resume (None otherwise)."""
     from sleapish.nn.data.providers import VideoReader
-    from sleapish.nn.inference.checkpoint import PredictionCheckpoint, checkpoint_path
-    from sleapish.nn.inference.cluster import job_key
+    from sleapish.nn.inference.checkpoint import (
+        PredictionCheckpoint,
+        checkpoint_path,
+        job_key,
+    )
 
     if not args.resume or not isinstance(provider, VideoReader):
         return None

@@ -134,6 +134,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-seconds", dest="checkpoint_seconds", type=float,
                    default=60.0,
                    help="with --resume: ... or every this many seconds (default: 60)")
+    p.add_argument("--overwrite", action="store_true", default=False,
+                   help="start over where an unfinished run left a checkpoint "
+                        "(default: refuse); with --cluster: redo outputs that are "
+                        "already complete (default: skip them)")
     p.add_argument("--keep-outside-points", dest="keep_outside_points",
                    action="store_true", default=False,
                    help="keep points that peak refinement moved outside the image, as "
@@ -178,10 +182,6 @@ def _add_cluster_args(g) -> None:
     g.add_argument("--split-frames", dest="split_frames", type=int, default=None,
                    help="cut videos longer than this many frames into chunks predicted "
                         "on different workers, then track on the driver (default: off)")
-    g.add_argument("--overwrite", action="store_true", default=False,
-                   help="with --cluster: redo outputs that are already complete "
-                        "(default: skip them); otherwise: start over where an "
-                        "unfinished run left a checkpoint (default: refuse)")
 
 
 def tracking_options(args) -> Dict[str, Any]:

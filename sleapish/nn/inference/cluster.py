@@ -14,7 +14,6 @@ Ray is the optional extra `sleapish[cluster]`; it is imported only here.
 from __future__ import annotations
 
 import collections
-import hashlib
 import json
 import os
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import attrs
+
+from sleapish.nn.inference.checkpoint import job_key
 
 FAULT_ENV = "SLEAPISH_FAULT_KILL_WORKER_ON"  # fault injection for the tests
 
@@ -71,22 +72,7 @@ def _ray():
     return ray
 
 
-# ------------------------------------------------------------------------ options
-_KEY_OPTIONS = ("peak_threshold", "batch_size", "max_instances", "refinement",
-                "max_edge_length_ratio", "dist_penalty_weight", "no_empty_frames",
-                "keep_outside_points")
-
-
-def job_key(args) -> str:
-    """Hash of what determines an output: model folders and prediction/tracking
-    options (not the inputs, outputs or cluster settings)."""
-    opts = {k: getattr(args, k, None) for k in _KEY_OPTIONS}
-    opts.update({k: v for k, v in vars(args).items() if k.startswith("tracking.")})
-    blob = json.dumps({"models": [os.path.abspath(m) for m in args.models or []],
-                       "options": opts}, sort_keys=True, default=str)
-    return hashlib.sha1(blob.encode()).hexdigest()
-
-
+# ------------------------------------------------------------------------ outputs
 def output_is_complete(output: Path, key: str) -> bool:
     """Whether `output` exists and was written for the same job key."""
     if not output.is_file():

@@ -527,11 +527,6 @@ def read_info(path: PathLike) -> Dict[str, Any]:
                          ) from None
 
 
-def numpy_outputs(outs: Dict[str, Any]) -> Dict[str, np.ndarray]:
-    """Signature outputs as numpy arrays."""
-    return {k: np.asarray(v) for k, v in outs.items()}
-
-
 __all__ = ["export_model", "export_predictor", "predictor_configs", "ExportError", "FORMATS", "INFO_FILE", "FROZEN_GRAPH_FILE", "TFLITE_FILE",
            "input_spec", "finish_outputs", "model_metadata", "write_export",
-           "read_info", "is_export_folder", "numpy_outputs"]
+           "read_info", "is_export_folder"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Union
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from sleapish.nn._backend import tf
 from sleapish.nn.inference import predictors as P
 from sleapish.nn.inference import predictors_identity as PI
 from sleapish.nn.inference.export import FROZEN_GRAPH_FILE, read_info
+from sleapish.nn.inference.layers import convert_channels
 
 PathLike = Union[str, os.PathLike]
 
@@ -52,12 +53,10 @@ class ExportedInferenceModel:
         have = images.shape[-1]
         if want is None or have == want:
             return images
-        if want == 1 and have == 3:
-            return tf.image.rgb_to_grayscale(images).numpy()
-        if want == 3 and have == 1:
-            return np.repeat(images, 3, axis=-1)
-        raise ValueError(f"The exported model takes {want}-channel frames. Received: "
-                         f"{have} channels")
+        if {want, have} != {1, 3}:
+            raise ValueError(f"The exported model takes {want}-channel frames. "
+                             f"Received: {have} channels")
+        return convert_channels(images, grayscale=want == 1).numpy()
 
     def predict_on_batch(self, data, numpy: bool = True, **kwargs) -> Dict[str, np.ndarray]:
         """Predict one batch of uint8 frames (or a dict with "image").
@@ -140,12 +139,4 @@ def load_exported(path: PathLike, batch_size: int = 4,
     return predictor
 
 
-def exported_folder(path: Optional[PathLike]) -> Optional[Path]:
-    """`path` as an export folder if it is one (has `info.json`), else None."""
-    if path is None:
-        return None
-    p = Path(path)
-    return p if (p / "info.json").is_file() else None
-
-
-__all__ = ["ExportedInferenceModel", "load_exported", "exported_folder"]
+__all__ = ["ExportedInferenceModel", "load_exported"]

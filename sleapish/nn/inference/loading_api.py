@@ -11,7 +11,8 @@ from sleapish.nn.inference import layers_topdown as LT
 from sleapish.nn.inference import models as M
 from sleapish.nn.inference import predictors as P
 from sleapish.nn.inference import predictors_identity as PI
-from sleapish.nn.inference.exported import exported_folder, load_exported
+from sleapish.nn.inference.export import is_export_folder
+from sleapish.nn.inference.exported import load_exported
 from sleapish.nn.inference.predictors import keras_model_of
 from sleapish.nn.inference.layers import SingleInstanceInferenceLayer
 from sleapish.nn.inference.loading import (
@@ -84,8 +85,8 @@ def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int 
     paths = [model_path] if isinstance(model_path, (str, os.PathLike)) else list(model_path)
     if not paths:
         raise ValueError("load_model needs at least one model folder. Received: []")
-    exported = [exported_folder(p) for p in paths]
-    if any(exported):
+    exported = [p for p in paths if is_export_folder(p)]
+    if exported:
         if len(paths) > 1:
             raise ValueError("An exported model folder holds the whole model: pass it "
                              f"alone. Received: {[str(p) for p in paths]}")
