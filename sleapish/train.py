@@ -51,8 +51,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", default="default",
                    choices=["default", "mirrored", "multiworker"],
                    help="distribution strategy (multiworker reads TF_CONFIG)")
+    p.add_argument("--keep-resume-state", action="store_true",
+                   help="keep <run>/resume (the state --resume reads) after the run "
+                        "finishes; by default it is removed then")
     p.add_argument("--seed", type=int, default=None,
-                   help="seed of weights, split and shuffling")
+                   help="seed of weights, split and data stream; makes the run "
+                        "reproducible (turns on TensorFlow op determinism)")
     p.add_argument("--eval-max-frames", type=int, default=None,
                    help="evaluate at most this many frames per split after training")
     p.add_argument("--verbosity", default="rich", choices=["rich", "json", "none"],
@@ -94,7 +98,8 @@ def create_trainer(args):
                 "--resume continues the run as configured; ignoring %s", ignored)
         return resume(args.resume, strategy=args.strategy, verbosity=args.verbosity,
                       eval_max_frames=args.eval_max_frames,
-                      video_search_paths=[v for v in args.video_paths.split(",") if v])
+                      video_search_paths=[v for v in args.video_paths.split(",") if v],
+                      keep_resume_state=args.keep_resume_state)
     if args.training_job_path is None:
         raise ValueError("Give a training config (path or profile name), or --resume "
                          "RUN_FOLDER. Received: no arguments")
@@ -121,7 +126,7 @@ def create_trainer(args):
         validation_labels=args.val_labels, test_labels=args.test_labels,
         video_search_paths=[v for v in args.video_paths.split(",") if v],
         strategy=args.strategy, seed=args.seed, verbosity=args.verbosity,
-        eval_max_frames=args.eval_max_frames)
+        eval_max_frames=args.eval_max_frames, keep_resume_state=args.keep_resume_state)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

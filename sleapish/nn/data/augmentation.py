@@ -11,6 +11,11 @@ values in 0-255: augmentation runs before normalization) and float32 points
 at integer coordinates, so the image centre is `((width - 1) / 2, (height - 1) / 2)`,
 as in imgaug's affine transforms. Other keys pass through untouched.
 
+Randomness: an example holding `SEED_KEY` (an int64 `(2,)` seed, added by the
+trainer's seeded epoch stream) draws every random value statelessly from it, so
+each example's augmentation is a pure function of its seed (reproducible, and the
+same after a resume). Examples without it use TensorFlow's global random state.
+
 Example:
     >>> aug = ImgaugAugmenter(rotate=True, rotation_min_angle=-15, rotation_max_angle=15)
     >>> ds = aug.transform_dataset(ds)  # doctest: +SKIP
@@ -29,7 +34,45 @@ from sleapish.nn.config.utils import fraction, non_negative, positive
 from sleapish.nn.data.utils import check_keys
 
 __all__ = ["ImgaugAugmenter", "RandomCropper", "RandomFlipper", "affine_matrix",
-           "warp_image", "flip_instances_lr", "flip_instances_ud"]
+           "warp_image", "flip_instances_lr", "flip_instances_ud", "SEED_KEY",
+           "RandomDraws"]
+
+#: Example key of an optional per-example int64 `(2,)` seed (see module docstring).
+SEED_KEY = "augmentation_seed"
+
+
+class RandomDraws:
+    """Random values for one example: stateless from a seed, else TF's global RNG.
+
+    Each call folds a running counter into the seed, so the draws of one example
+    are independent of each other and of every other example's.
+
+    Args:
+        seed: int64 `(2,)` seed tensor, or `None` for `tf.random`'s stateful ops.
+        salt: Integer distinguishing the transformers that share one example seed.
+    """
+
+    def __init__(self, seed=None, salt: int = 0):
+        self.seed = None if seed is None else \
+            tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), salt)
+        self._n = 0
+
+    def _next(self):
+        self._n += 1
+        return tf.random.experimental.stateless_fold_in(self.seed, self._n)
+
+    def uniform(self, shape, minval=0.0, maxval=1.0, dtype=tf.float32) -> tf.Tensor:
+        """Uniform values in `[minval, maxval)` of `shape` and `dtype`."""
+        if self.seed is None:
+            return tf.random.uniform(shape, minval, maxval, dtype=dtype)
+        return tf.random.stateless_uniform(shape, self._next(), minval, maxval,
+                                           dtype=dtype)
+
+    def normal(self, shape, mean=0.0, stddev=1.0) -> tf.Tensor:
+        """float32 normal values of `shape`."""
+        if self.seed is None:
+            return tf.random.normal(shape, mean, stddev)
+        return tf.random.stateless_normal(shape, self._next(), mean, stddev)
 
 
 def affine_matrix(height, width, angle=0.0, translation=(0.0, 0.0), scale=1.0):
@@ -173,8 +216,12 @@ class _PointsTransformer:
                              f"'{self.instances_key}'. Received: shape {pts}")
         return img
 
+    #: Distinguishes this transformer's draws from the others' on one example seed.
+    _salt = 0
+
     def _example_fn(self, image_shape: tf.TensorShape) -> Optional[Callable]:
-        """`fn(image, instances) -> values of output_keys`, or `None` for a no-op."""
+        """`fn(image, instances, rng) -> values of output_keys`, or `None` for a no-op
+        (`rng` is a :class:`RandomDraws`)."""
         raise NotImplementedError
 
     def transform_dataset(self, ds: tf.data.Dataset) -> tf.data.Dataset:
@@ -198,7 +245,8 @@ class _PointsTransformer:
             return ds
 
         def apply(ex: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
-            out = fn(ex[self.image_key], ex[self.instances_key])
+            rng = RandomDraws(ex.get(SEED_KEY), self._salt)
+            out = fn(ex[self.image_key], ex[self.instances_key], rng)
             return {**ex, **dict(zip(self.output_keys, out))}
 
         return ds.map(apply, num_parallel_calls=tf.data.AUTOTUNE)
@@ -308,21 +356,24 @@ class ImgaugAugmenter(_PointsTransformer):
         return self._geometric or self.uniform_noise or self.gaussian_noise or \
             self.contrast or self.brightness
 
-    def augment(self, image, instances) -> Tuple[tf.Tensor, tf.Tensor]:
+    def augment(self, image, instances,
+                rng: Optional[RandomDraws] = None) -> Tuple[tf.Tensor, tf.Tensor]:
         """Augment one image and its points (graph code).
 
         Args:
             image: `(height, width, channels)` uint8 or float tensor, values 0-255.
             instances: Float `(n_instances, n_nodes, 2)` points, NaN when missing.
+            rng: Where random values come from (default: TF's global RNG).
 
         Returns:
             `(image, instances)` with the input shapes and dtypes.
         """
         if not self._enabled:
             return image, instances
+        rng = rng or RandomDraws()
+        uniform = rng.uniform
         img = tf.cast(image, tf.float32)
         if self._geometric:
-            uniform = tf.random.uniform
             angle = uniform((), self.rotation_min_angle, self.rotation_max_angle) \
                 if self.rotate else 0.0
             shift = uniform((2,), int(self.translate_min), int(self.translate_max) + 1,
@@ -334,23 +385,22 @@ class ImgaugAugmenter(_PointsTransformer):
             instances = _transform_points(instances, matrix)
         pixels = tf.concat([tf.shape(img)[:2], [1]], 0)  # one sample per pixel
         if self.uniform_noise:
-            img += tf.random.uniform(pixels, self.uniform_noise_min_val,
-                                     self.uniform_noise_max_val)
+            img += uniform(pixels, self.uniform_noise_min_val, self.uniform_noise_max_val)
             img = tf.clip_by_value(img, 0.0, 255.0)
         if self.gaussian_noise:
-            img += tf.random.normal(pixels, self.gaussian_noise_mean,
-                                    self.gaussian_noise_stddev)
+            img += rng.normal(pixels, self.gaussian_noise_mean, self.gaussian_noise_stddev)
             img = tf.clip_by_value(img, 0.0, 255.0)
         if self.contrast:
-            gamma = tf.random.uniform((), self.contrast_min_gamma,
-                                      self.contrast_max_gamma)
+            gamma = uniform((), self.contrast_min_gamma, self.contrast_max_gamma)
             img = 255.0 * tf.pow(tf.clip_by_value(img, 0.0, 255.0) / 255.0, gamma)
         if self.brightness:
-            img += tf.random.uniform((), self.brightness_min_val, self.brightness_max_val)
+            img += uniform((), self.brightness_min_val, self.brightness_max_val)
         img = tf.clip_by_value(img, 0.0, 255.0)
         img = tf.cast(tf.round(img) if image.dtype.is_integer else img, image.dtype)
         img.set_shape(image.shape)
         return img, instances
+
+    _salt = 1
 
     def _example_fn(self, image_shape):
         return self.augment if self._enabled else None
@@ -383,12 +433,14 @@ class RandomCropper(_PointsTransformer):
         """Keys this transformer writes: `[image_key, instances_key, "crop_bbox"]`."""
         return [self.image_key, self.instances_key, "crop_bbox"]
 
-    def crop(self, image, instances) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    def crop(self, image, instances,
+             rng: Optional[RandomDraws] = None) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """Randomly crop one image and shift its points (graph code).
 
         Args:
             image: `(height, width, channels)` tensor of any dtype.
             instances: Float `(n_instances, n_nodes, 2)` points.
+            rng: Where random values come from (default: TF's global RNG).
 
         Returns:
             `(image, instances, crop_bbox)`: the `(crop_height, crop_width, channels)`
@@ -404,13 +456,16 @@ class RandomCropper(_PointsTransformer):
                 tf.stack([ch, cw]), shape[:2],
                 message=f"RandomCropper crop ({ch}, {cw}) is larger than the image. "
                         "Received: image (height, width)")]):
-            dy = tf.random.uniform((), 0, shape[0] - ch + 1, dtype=tf.int32)
-            dx = tf.random.uniform((), 0, shape[1] - cw + 1, dtype=tf.int32)
+            rng = rng or RandomDraws()
+            dy = rng.uniform((), 0, shape[0] - ch + 1, dtype=tf.int32)
+            dx = rng.uniform((), 0, shape[1] - cw + 1, dtype=tf.int32)
         out = image[dy:dy + ch, dx:dx + cw]
         out.set_shape([ch, cw, image.shape[-1] if image.shape.rank else None])
         y1, x1 = tf.cast(dy, tf.float32), tf.cast(dx, tf.float32)
         bbox = tf.stack([y1, x1, y1 + (ch - 1), x1 + (cw - 1)])[tf.newaxis]
         return out, instances - tf.cast(tf.stack([dx, dy]), instances.dtype), bbox
+
+    _salt = 2
 
     def _example_fn(self, image_shape):
         h, w = (image_shape[0], image_shape[1]) if image_shape.rank else (None, None)
@@ -488,7 +543,9 @@ class RandomFlipper(_PointsTransformer):
         return (tf.reverse(image, axis=[axis]),
                 _flip(instances, tf.shape(image)[axis], 1 - axis, self.symmetric_inds))
 
+    _salt = 3
+
     def _example_fn(self, image_shape):
-        return lambda image, instances: tf.cond(
-            tf.random.uniform(()) < self.probability,
+        return lambda image, instances, rng: tf.cond(
+            rng.uniform(()) < self.probability,
             lambda: self.flip(image, instances), lambda: (image, instances))

@@ -33,6 +33,7 @@ from sleapish.nn.data.dataset_ops import (
     Prefetcher,
     Preloader,
     Repeater,
+    SeededEpochs,
     Shuffler,
     Unbatcher,
 )
@@ -212,28 +213,40 @@ class _ModelPipeline:
     def _targets(self, provider) -> List[Any]:
         raise NotImplementedError
 
-    def _preprocess(self, provider, augment: bool) -> Pipeline:
-        opt, pre = self.optimization_config, self.data_config.preprocessing
-        aug = opt.augmentation_config
-        p = Pipeline(provider)
-        if augment and opt.preload_data:
-            p += Preloader()
-        if augment:
-            from sleapish.nn.data import augmentation as A
+    def _augmenters(self, provider) -> List[Any]:
+        """The random augmentation blocks (flip, imgaug-style, crop) in SLEAP's order."""
+        aug = self.optimization_config.augmentation_config
+        from sleapish.nn.data import augmentation as A
 
-            if aug.random_flip:
-                p += A.RandomFlipper.from_skeleton(provider.skeletons[0],
-                                                   horizontal=aug.flip_horizontal)
-            p += A.ImgaugAugmenter.from_config(aug)
-            if aug.random_crop:
-                p += A.RandomCropper(crop_height=aug.random_crop_height,
-                                     crop_width=aug.random_crop_width)
+        blocks: List[Any] = []
+        if aug.random_flip:
+            blocks.append(A.RandomFlipper.from_skeleton(provider.skeletons[0],
+                                                        horizontal=aug.flip_horizontal))
+        blocks.append(A.ImgaugAugmenter.from_config(aug))
+        if aug.random_crop:
+            blocks.append(A.RandomCropper(crop_height=aug.random_crop_height,
+                                          crop_width=aug.random_crop_width))
+        return blocks
+
+    def _sizing(self, provider, augment: bool) -> List[Any]:
+        """Size matching, normalization and resizing after augmentation."""
+        pre = self.data_config.preprocessing
+        aug = self.optimization_config.augmentation_config
+        blocks: List[Any] = []
         if pre.resize_and_pad_to_target and not (augment and aug.random_crop):
             h, w = provider.max_height_and_width
-            p += SizeMatcher(max_image_height=pre.target_height or h,
-                             max_image_width=pre.target_width or w)
-        p += Normalizer.from_config(pre)
-        p += Resizer.from_config(pre)
+            blocks.append(SizeMatcher(max_image_height=pre.target_height or h,
+                                      max_image_width=pre.target_width or w))
+        return blocks + [Normalizer.from_config(pre), Resizer.from_config(pre)]
+
+    def _preprocess(self, provider, augment: bool) -> Pipeline:
+        p = Pipeline(provider)
+        if augment and self.optimization_config.preload_data:
+            p += Preloader()
+        for block in (self._augmenters(provider) if augment else []):
+            p += block
+        for block in self._sizing(provider, augment):
+            p += block
         return p
 
     def make_base_pipeline(self, data_provider) -> Pipeline:
@@ -249,21 +262,49 @@ class _ModelPipeline:
         return p
 
     def make_training_pipeline(self, data_provider, shuffle: bool = True,
-                               repeat: bool = True) -> Pipeline:
+                               repeat: bool = True, seed: Optional[int] = None,
+                               first_epoch: int = 0) -> Pipeline:
         """Augmented, batched `(inputs, targets)` pipeline for `keras.Model.fit`.
 
         Targets are keyed by head name (`"CentroidConfmapsHead"`, ...), the input by
         `"input"`.
+
+        Args:
+            data_provider: The labels provider.
+            shuffle: Shuffle examples (with `online_shuffling`).
+            repeat: Repeat forever (SLEAP's stream). Ignored with a seed.
+            seed: With a seed, the stream is a :class:`SeededEpochs`: epoch `e`
+                holds `batches_per_epoch` batches that depend only on `(seed, e)`
+                (reproducible, and identical after a resume). Without one, SLEAP's
+                stateful shuffle -> batch -> repeat stream.
+            first_epoch: With a seed, the epoch the stream starts at.
+
+        Returns:
+            The :class:`Pipeline`.
         """
         opt = self.optimization_config
-        p = self._preprocess(data_provider, augment=True)
-        for t in self._targets(data_provider):
-            p += t
-        if shuffle and opt.online_shuffling:
-            p += Shuffler(shuffle=True, buffer_size=opt.shuffle_buffer_size)
-        p += Batcher(batch_size=opt.batch_size, drop_remainder=False)
-        if repeat:
-            p += Repeater()
+        targets = self._targets(data_provider)
+        shuffling = shuffle and opt.online_shuffling
+        if seed is not None:
+            p = Pipeline(data_provider)
+            if opt.preload_data:
+                p += Preloader()
+            augmenters = self._augmenters(data_provider)
+            p += SeededEpochs(
+                blocks=augmenters + self._sizing(data_provider, True) + targets,
+                seed=int(seed), batches_per_epoch=int(opt.batches_per_epoch or 1),
+                batch_size=opt.batch_size, first_epoch=int(first_epoch),
+                shuffle_buffer_size=opt.shuffle_buffer_size if shuffling else None,
+                seed_consumers=len(augmenters))
+        else:
+            p = self._preprocess(data_provider, augment=True)
+            for t in targets:
+                p += t
+            if shuffling:
+                p += Shuffler(shuffle=True, buffer_size=opt.shuffle_buffer_size)
+            p += Batcher(batch_size=opt.batch_size, drop_remainder=False)
+            if repeat:
+                p += Repeater()
         p += Prefetcher(prefetch=opt.prefetch)
         p += KeyMapper([{self.image_key: "input"},
                         {TARGET_KEYS[type(h)]: h.name for h in self.heads}])

@@ -6,6 +6,13 @@ so a run killed at any moment leaves only complete files behind. The resume stat
 written at the end of every epoch, after the learning-rate schedule and early
 stopping have updated, so `--resume` continues exactly where the last finished
 epoch left off.
+
+The epoch's other files (`training_log.csv`, `best_model.h5`, `latest_model.h5`,
+`model.epochNNNN.h5`) are written only after the state, by
+:class:`ResumeCheckpoint` committing the :class:`_Deferred` writers, so none of
+them is ever newer than the state a resume restores; the state holds what they
+need (the log rows, whether the epoch improved), and a resume first rewrites
+them from it (:meth:`_Deferred.recommit`), so none is lost either.
 """
 
 from __future__ import annotations
@@ -65,6 +72,29 @@ def _from_json(v):
     return float(v) if v in ("inf", "-inf") else v
 
 
+class _Deferred:
+    """Mixin: a writer whose epoch-end file may wait for the resume state.
+
+    `on_epoch_end` prepares; :meth:`commit` writes, at once unless `deferred`
+    (set by :class:`ResumeCheckpoint`, which commits after writing the state).
+    """
+
+    deferred: bool = False
+
+    def _prepared(self) -> None:
+        if not self.deferred:
+            self.commit()
+
+    def commit(self) -> None:
+        """Write the file(s) of the last finished epoch."""
+        raise NotImplementedError
+
+    def recommit(self, state: Dict[str, Any]) -> None:
+        """On resume, rewrite the last epoch's files (the restored weights are that
+        epoch's) from the resume `state`, in case the run was killed before."""
+        raise NotImplementedError
+
+
 class ReduceLROnPlateau(_Resumable, keras.callbacks.ReduceLROnPlateau):
     """Keras' `ReduceLROnPlateau` whose counters survive a resume."""
 
@@ -77,7 +107,7 @@ class EarlyStopping(_Resumable, keras.callbacks.EarlyStopping):
     _state_keys = ("wait", "best", "best_epoch")
 
 
-class BestModelCheckpoint(_Resumable, keras.callbacks.Callback):
+class BestModelCheckpoint(_Resumable, _Deferred, keras.callbacks.Callback):
     """Save `best_model.h5` whenever the monitored value improves.
 
     Args:
@@ -85,13 +115,14 @@ class BestModelCheckpoint(_Resumable, keras.callbacks.Callback):
         monitor: Log key to minimize (SLEAP: `"val_loss"`).
     """
 
-    _state_keys = ("best",)
+    _state_keys = ("best", "improved")
 
     def __init__(self, filepath: str, monitor: str = "val_loss"):
         super().__init__()
         self.filepath = filepath
         self.monitor = monitor
         self.best = np.inf
+        self.improved = False
 
     def on_train_begin(self, logs=None):
         self.best = np.inf
@@ -100,12 +131,24 @@ class BestModelCheckpoint(_Resumable, keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         """Save when `logs[monitor]` is lower than the best so far."""
         value = (logs or {}).get(self.monitor)
-        if value is not None and float(value) < float(self.best):
+        self.improved = value is not None and float(value) < float(self.best)
+        if self.improved:
             self.best = float(value)
+        self._prepared()
+
+    def commit(self) -> None:
+        """Write `best_model.h5` if the last epoch improved."""
+        if self.improved:
             save_model_h5(self.model, self.filepath)
 
+    def recommit(self, state: Dict[str, Any]) -> None:
+        """Rewrite `best_model.h5` if the state's epoch improved."""
+        self.improved = bool((state.get("callbacks", {}).get("best_model") or {})
+                             .get("improved"))
+        self.commit()
 
-class ModelCheckpointOnEvent(keras.callbacks.Callback):
+
+class ModelCheckpointOnEvent(_Deferred, keras.callbacks.Callback):
     """Save the model at `"train_begin"`, `"epoch_end"` or `"train_end"`.
 
     Args:
@@ -134,18 +177,30 @@ class ModelCheckpointOnEvent(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self._epoch = epoch
         if self.event == "epoch_end":
-            self._save(epoch)
+            self._prepared()
+
+    def commit(self) -> None:
+        """Write the epoch-end model file."""
+        if self.event == "epoch_end":
+            self._save(self._epoch)
+
+    def recommit(self, state: Dict[str, Any]) -> None:
+        """Rewrite the epoch-end model of the state's last epoch."""
+        self._epoch = int(state["next_epoch"]) - 1
+        if self._epoch >= 0:
+            self.commit()
 
     def on_train_end(self, logs=None):
         if self.event == "train_end":
             self._save(self._epoch)
 
 
-class CSVLog(keras.callbacks.Callback):
+class CSVLog(_Deferred, keras.callbacks.Callback):
     """`training_log.csv` in SLEAP's layout: `epoch`, then sorted log keys.
 
-    The whole file is rewritten atomically every epoch. On resume, rows of epochs
-    before `initial_epoch` are kept and later ones (an interrupted epoch) dropped.
+    The whole file is rewritten atomically every epoch. The rows live in the resume
+    state too; on resume they are taken from it (rows of later, interrupted epochs
+    are dropped).
 
     Args:
         filename: Output CSV path.
@@ -168,6 +223,21 @@ class CSVLog(keras.callbacks.Callback):
         row["lr"] = str(np.float32(row["lr"]))  # "1e-04", as Keras' CSVLogger
         row["epoch"] = epoch
         self.rows.append(row)
+        self._prepared()
+
+    def get_state(self) -> Dict[str, Any]:
+        """The rows so far (saved in the resume state)."""
+        return {"rows": [{k: _jsonable(v) for k, v in r.items()} for r in self.rows]}
+
+    def recommit(self, state: Dict[str, Any]) -> None:
+        """Take the rows from the resume state and rewrite the file."""
+        saved = (state.get("callbacks", {}).get("csv_log") or {}).get("rows")
+        if saved is not None:
+            self.rows = [{k: _from_json(v) for k, v in r.items()} for r in saved]
+        self.commit()
+
+    def commit(self) -> None:
+        """Rewrite the whole file atomically."""
         keys = sorted({k for r in self.rows for k in r} - {"epoch"})
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=["epoch"] + keys, lineterminator="\n")
@@ -180,24 +250,45 @@ class CSVLog(keras.callbacks.Callback):
 class ResumeCheckpoint(keras.callbacks.Callback):
     """Save what `--resume` needs at the end of every epoch.
 
-    Writes `<run>/resume/epoch_NNNN/` (a `tf.train.Checkpoint` of the model and
-    optimizer), then atomically `<run>/resume/state.json` pointing at it with the
-    next epoch, the learning rate and the counters of the stateful callbacks; then
-    deletes older checkpoint folders.
+    At train begin of a new run, writes a state with `next_epoch = 0` and no
+    checkpoint (a run killed in its first epoch resumes from the start). At every
+    epoch end, writes `<run>/resume/epoch_NNNN/` (a `tf.train.Checkpoint` of the
+    model and optimizer), then atomically `<run>/resume/state.json` pointing at it
+    with the next epoch, the learning rate and the state of the stateful
+    callbacks; then commits the deferred writers and deletes older checkpoints.
 
     Args:
         run_path: The run folder.
         stateful: Callbacks (name -> callback with `get_state()`) whose state is
             saved.
-        seed: The run's seed (a resumed run reseeds with `seed + next_epoch`).
+        seed: The run's seed (weights, split, op determinism).
+        data_seed: The seed of its training data stream.
+        deferred: Writers (see :class:`_Deferred`) committed after the state.
     """
 
     def __init__(self, run_path: str, stateful: Dict[str, Any],
-                 seed: Optional[int] = None):
+                 seed: Optional[int] = None, data_seed: Optional[int] = None,
+                 deferred: Optional[List[Any]] = None):
         super().__init__()
         self.folder = Path(run_path) / RESUME_DIR
         self.stateful = stateful
         self.seed = seed
+        self.data_seed = data_seed
+        self.deferred = list(deferred or [])
+        for cb in self.deferred:
+            cb.deferred = True
+
+    def _write_state(self, state: Dict[str, Any]) -> None:
+        state.update(seed=self.seed, data_seed=self.data_seed, time=time.time())
+        atomic_write_text(self.folder / STATE_FILE, json.dumps(state, indent=2))
+
+    def on_train_begin(self, logs=None):
+        """Write the epoch-0 state of a new run."""
+        if not (self.folder / STATE_FILE).exists():
+            self.folder.mkdir(exist_ok=True)
+            self._write_state({"next_epoch": 0, "checkpoint": None,
+                               "learning_rate": current_lr(self.model),
+                               "stop_training": False, "callbacks": {}})
 
     def on_epoch_end(self, epoch, logs=None):
         """Checkpoint after epoch `epoch` (0-based)."""
@@ -208,13 +299,13 @@ class ResumeCheckpoint(keras.callbacks.Callback):
             shutil.rmtree(target)
         ckpt = tf.train.Checkpoint(model=self.model, optimizer=self.model.optimizer)
         ckpt.write(str(target / "ckpt"))
-        state = {"next_epoch": epoch + 1, "checkpoint": f"{name}/ckpt",
-                 "learning_rate": current_lr(self.model),
-                 "stop_training": bool(self.model.stop_training),
-                 "seed": self.seed,
-                 "callbacks": {k: cb.get_state() for k, cb in self.stateful.items()},
-                 "time": time.time()}
-        atomic_write_text(self.folder / STATE_FILE, json.dumps(state, indent=2))
+        self._write_state({
+            "next_epoch": epoch + 1, "checkpoint": f"{name}/ckpt",
+            "learning_rate": current_lr(self.model),
+            "stop_training": bool(self.model.stop_training),
+            "callbacks": {k: cb.get_state() for k, cb in self.stateful.items()}})
+        for cb in self.deferred:
+            cb.commit()
         for old in self.folder.glob("epoch_*"):
             if old.name != name:
                 shutil.rmtree(old, ignore_errors=True)
@@ -224,22 +315,35 @@ def load_resume_state(run_path) -> Dict[str, Any]:
     """Read `<run>/resume/state.json`.
 
     Raises:
-        FileNotFoundError: If the run folder has no resume state (e.g. it was
-            killed before finishing its first epoch).
+        FileNotFoundError: If the run folder has no resume state (it stopped
+            before training started, finished and removed it, or was not made by
+            sleapish).
     """
     path = Path(run_path) / RESUME_DIR / STATE_FILE
     if not path.exists():
         raise FileNotFoundError(
-            f"No resume state in {run_path}: {path} is missing (the run finished no "
-            f"epoch, or was not made by sleapish). Received: {run_path}")
-    state = json.loads(path.read_text())
-    state["callbacks"] = {k: {kk: _from_json(vv) for kk, vv in v.items()}
-                          for k, v in state.get("callbacks", {}).items()}
+            f"No resume state in {run_path}: {path} is missing (the run stopped before "
+            "training started, or finished and removed it; --keep-resume-state keeps "
+            "it). Start the training again instead.")
+    try:
+        state = json.loads(path.read_text())
+        state["callbacks"] = {k: {kk: _from_json(vv) for kk, vv in v.items()}
+                              for k, v in state.get("callbacks", {}).items()}
+        int(state["next_epoch"])
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ValueError(f"The resume state {path} is damaged ({e}); start the "
+                         "training again.") from None
     return state
 
 
 def restore_checkpoint(model, run_path, state: Dict[str, Any]) -> None:
-    """Restore weights and optimizer state (slots, iterations, learning rate)."""
+    """Restore weights and optimizer state (slots, iterations, learning rate).
+
+    A state without a checkpoint (a run killed in its first epoch) restores
+    nothing.
+    """
+    if not state.get("checkpoint"):
+        return
     opt = model.optimizer
     opt.build(model.trainable_variables)
     ckpt = tf.train.Checkpoint(model=model, optimizer=opt)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import attrs
+import numpy as np
 
 from sleapish.nn import heads as H
 from sleapish.nn._backend import keras, tf
@@ -56,11 +57,16 @@ class Trainer:
         data_readers: Training / validation / test providers.
         model: The :class:`~sleapish.nn.model.Model` (backbone + heads).
         strategy: A `tf.distribute.Strategy` (default: the default strategy).
-        seed: Seed for the weights, the split and shuffling (None: random).
+        seed: Seed for the weights, the split and the data stream (None: random).
+            A seed also turns on TensorFlow's op determinism, so a run is
+            reproducible (see docs/long_runs.md for its cost).
         verbosity: "rich" (progress bar), "json"/"none" (no bar).
         eval_max_frames: Evaluate on at most this many frames per split (None: all).
         resume_from: Run folder whose last checkpoint training continues from.
+        keep_resume_state: Keep `resume/` after the run finishes (default: removed).
         run_path: The run folder (after setup), or None when outputs are off.
+        data_seed: Seed of the training data stream (after setup): `seed`, or a
+            random one recorded in the resume state.
     """
 
     config: Any
@@ -72,7 +78,9 @@ class Trainer:
     verbosity: str = "rich"
     eval_max_frames: Optional[int] = None
     resume_from: Optional[str] = None
+    keep_resume_state: bool = False
     run_path: Optional[str] = None
+    data_seed: Optional[int] = None
     pipeline_builder: Any = None
     training_pipeline: Any = None
     validation_pipeline: Any = None
@@ -93,7 +101,8 @@ class Trainer:
                     test_labels=None, video_search_paths: Optional[Sequence[str]] = None,
                     strategy="default", seed: Optional[int] = None,
                     verbosity: str = "rich", eval_max_frames: Optional[int] = None,
-                    resume_from: Optional[str] = None) -> "Trainer":
+                    resume_from: Optional[str] = None,
+                    keep_resume_state: bool = False) -> "Trainer":
         """The trainer for `config`'s head type, with data loaded and checked.
 
         Args:
@@ -104,10 +113,11 @@ class Trainer:
             video_search_paths: Folders searched for missing videos.
             strategy: "default", "mirrored", "multiworker" or a
                 `tf.distribute.Strategy`.
-            seed: Seed of weights, split and shuffling.
+            seed: Seed of weights, split and data stream; turns on op determinism.
             verbosity: "rich", "json" or "none".
             eval_max_frames: Cap on frames evaluated per split after training.
             resume_from: A run folder to resume (see :func:`resume`).
+            keep_resume_state: Keep the run's `resume/` state after it finishes.
 
         Raises:
             TrainingSetupError: For labels without user instances, a head that does
@@ -121,6 +131,7 @@ class Trainer:
                                      f"{kind!r}")
         if seed is not None:
             keras.utils.set_random_seed(int(seed))
+            tf.config.experimental.enable_op_determinism()
         strategy = make_strategy(strategy)
         config.sleap_version = SLEAP_COMPAT_VERSION
         readers = DataReaders.from_config(
@@ -136,7 +147,8 @@ class Trainer:
         return TRAINERS[kind](config=config, initial_config=initial_config,
                               data_readers=readers, model=model, strategy=strategy,
                               seed=seed, verbosity=verbosity,
-                              eval_max_frames=eval_max_frames, resume_from=resume_from)
+                              eval_max_frames=eval_max_frames, resume_from=resume_from,
+                              keep_resume_state=keep_resume_state)
 
     @property
     def keras_model(self):
@@ -196,6 +208,10 @@ class Trainer:
         if self.resume_from is not None:
             self._resume_state = C.load_resume_state(self.resume_from)
             self.initial_epoch = int(self._resume_state["next_epoch"])
+            self.data_seed = self._resume_state.get("data_seed", self.seed)
+        if self.data_seed is None:
+            self.data_seed = self.seed if self.seed is not None else \
+                int(np.random.default_rng().integers(2**62))
         self._update_config()
         self.pipeline_builder = P.pipeline_for_model(
             self.config.data, self.config.optimization, self.model)
@@ -234,7 +250,7 @@ class Trainer:
         logger.info("Model: %s, input %s, %s parameters", type(self.model.backbone).__name__,
                     shape, f"{self.keras_model.count_params():,}")
         ckpt = self.config.model.base_checkpoint
-        if ckpt and self._resume_state is None:
+        if ckpt and not (self._resume_state or {}).get("checkpoint"):
             from sleapish.nn.inference.loading import load_keras_model
             from sleapish.nn.model import transfer_weights
 
@@ -262,11 +278,14 @@ class Trainer:
         km.compile(optimizer=make_optimizer(self.config.optimization),
                    loss=self._losses(), loss_weights=weights, metrics=metrics or None)
 
-    def _make_dataset(self, reader, augment: bool):
+    def _make_dataset(self, reader, augment: bool, steps: Optional[int] = None):
+        """Training stream (seeded epochs) or, without `augment`, a validation set
+        of the first `steps` batches, the same every epoch (see docs/training.md)."""
         builder = self.pipeline_builder
         if augment:
-            pipeline = builder.make_training_pipeline(reader)
-        else:  # validation: no augmentation (see docs/training.md)
+            pipeline = builder.make_training_pipeline(
+                reader, seed=self.data_seed, first_epoch=self.initial_epoch)
+        else:
             opt = copy.deepcopy(self.config.optimization)
             opt.augmentation_config = type(opt.augmentation_config)()
             opt.online_shuffling = False
@@ -278,6 +297,8 @@ class Trainer:
             return x, {n: y[n if n in y else n.rsplit("_", 1)[0]] for n in names}
 
         ds = pipeline.make_dataset().map(to_outputs)
+        if steps is not None:
+            ds = ds.take(steps)
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = \
             tf.data.experimental.AutoShardPolicy.DATA
@@ -287,7 +308,8 @@ class Trainer:
         self.training_pipeline, self.train_dataset = self._make_dataset(
             self.data_readers.training_labels_reader, augment=True)
         self.validation_pipeline, self.val_dataset = self._make_dataset(
-            self.data_readers.validation_labels_reader, augment=False)
+            self.data_readers.validation_labels_reader, augment=False,
+            steps=self.config.optimization.val_batches_per_epoch)
 
     def _write_run_inputs(self) -> None:
         if self.run_path is None or not self.is_chief or self._resume_state is not None:
@@ -299,7 +321,7 @@ class Trainer:
         out = {}
         for name, reader in (("train", self.data_readers.training_labels_reader),
                              ("validation", self.data_readers.validation_labels_reader)):
-            _, ds = self._make_dataset(reader, augment=False)
+            _, ds = self._make_dataset(reader, augment=False, steps=1)
             x, y = next(iter(ds.take(1)))
             out[name] = ({k: v[:1].numpy() for k, v in x.items()},
                          {k: v[:1].numpy() for k, v in y.items()})
@@ -345,8 +367,9 @@ class Trainer:
                     update_freq=tb.loss_frequency,
                     profile_batch=2 if tb.profile_graph else 0))
             if cfg.outputs.log_to_csv:
-                cbs.append(C.CSVLog(join("training_log.csv"),
-                                    initial_epoch=self.initial_epoch))
+                cb = C.CSVLog(join("training_log.csv"), initial_epoch=self.initial_epoch)
+                stateful["csv_log"] = cb
+                cbs.append(cb)
             if cfg.outputs.save_visualizations:
                 from sleapish.nn.training.visualization import VisualizationSaver
 
@@ -365,9 +388,30 @@ class Trainer:
         for name, cb in stateful.items():
             cb.resume_state = state.get(name)
         if run is not None:
-            seed = (self._resume_state or {}).get("seed", self.seed)
-            cbs.append(C.ResumeCheckpoint(run, stateful, seed=seed))
+            cbs.append(C.ResumeCheckpoint(
+                run, stateful, seed=self.seed, data_seed=self.data_seed,
+                deferred=[cb for cb in cbs if isinstance(cb, C._Deferred)]))
         return cbs
+
+    def _recommit(self) -> None:
+        """On resume: rewrite the last epoch's log and models from the state (a kill
+        may have come between the state and them)."""
+        state = self._resume_state
+        if not state or not state.get("checkpoint"):
+            return
+        for cb in self.callbacks:
+            if isinstance(cb, C._Deferred):
+                cb.set_model(self.keras_model)
+                cb.recommit(state)
+
+    def _finish_without_fit(self) -> None:
+        """A resumed run with no epochs left: write the train-end models
+        (`final_model.h5`) a kill before `fit` returned may have skipped."""
+        for cb in self.callbacks:
+            if isinstance(cb, C.ModelCheckpointOnEvent) and cb.event == "train_end":
+                cb.set_model(self.keras_model)
+                cb._epoch = self.initial_epoch - 1
+                cb.on_train_end()
 
     # ------------------------------------------------------------------ train
     def train(self):
@@ -379,9 +423,13 @@ class Trainer:
         if self.keras_model is None:
             self.setup()
         opt = self.config.optimization
+        self._recommit()
         if self._resume_state and self._resume_state.get("stop_training"):
             logger.info("The resumed run had already stopped early; nothing to train.")
-        elif self.initial_epoch < opt.epochs:
+            self._finish_without_fit()
+        elif self.initial_epoch >= opt.epochs:
+            self._finish_without_fit()
+        else:
             t0 = time.perf_counter()
             self.history = self.keras_model.fit(
                 self.train_dataset, epochs=opt.epochs, initial_epoch=self.initial_epoch,
@@ -396,6 +444,11 @@ class Trainer:
             self.evaluate()
             if out.zip_outputs:
                 self.package()
+            if not self.keep_resume_state:
+                import shutil
+
+                shutil.rmtree(os.path.join(self.run_path, C.RESUME_DIR),
+                              ignore_errors=True)
         return self.history
 
     def _predictor(self):
@@ -449,18 +502,25 @@ class Trainer:
         shutil.rmtree(os.path.join(self.run_path, "viz"), ignore_errors=True)
 
     def package(self) -> str:
-        """Zip the run folder next to it (atomically); returns the zip path."""
-        import shutil
+        """Zip the run folder next to it (atomically), without its `resume/` state;
+        returns the zip path."""
         import uuid
+        import zipfile
 
-        tmp_base = f"{self.run_path}.{uuid.uuid4().hex}.tmp"
+        run = Path(self.run_path)
+        target = run.with_name(run.name + ".zip")
+        tmp = run.with_name(f"{run.name}.{uuid.uuid4().hex}.tmp.zip")
         try:
-            tmp = shutil.make_archive(tmp_base, "zip", root_dir=self.run_path)
-            os.replace(tmp, f"{self.run_path}.zip")
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+                for path in sorted(run.rglob("*")):
+                    rel = path.relative_to(run)
+                    if rel.parts[0] != C.RESUME_DIR and path.is_file():
+                        z.write(path, rel.as_posix())
+            os.replace(tmp, target)
         finally:
-            if os.path.exists(tmp_base + ".zip"):
-                os.remove(tmp_base + ".zip")
-        return f"{self.run_path}.zip"
+            if tmp.exists():
+                tmp.unlink()
+        return str(target)
 
 
 @attrs.define(eq=False)
@@ -529,13 +589,15 @@ TRAINERS = {
 
 def resume(run_folder, strategy="default", verbosity: str = "rich",
            eval_max_frames: Optional[int] = None,
-           video_search_paths: Optional[Sequence[str]] = None) -> Trainer:
+           video_search_paths: Optional[Sequence[str]] = None,
+           keep_resume_state: bool = False) -> Trainer:
     """A trainer that continues an interrupted run from its last checkpoint.
 
     The run's own `training_config.json` and `labels_gt.{train,val,test}.slp` are
-    used, so the split, inferred values and run folder are the same. A seeded run
-    is reseeded with `seed + next_epoch` (shuffling and augmentation continue
-    reproducibly without replaying the first epochs' random draws).
+    used, so the split, inferred values and run folder are the same, and so are
+    the seed and the data stream: epoch `e`'s batches depend only on the data seed
+    and `e`, so a seeded run resumed after any kill ends with the weights of an
+    uninterrupted one.
 
     Args:
         run_folder: The run folder to continue.
@@ -543,6 +605,7 @@ def resume(run_folder, strategy="default", verbosity: str = "rich",
         verbosity: "rich", "json" or "none".
         eval_max_frames: Cap on frames evaluated per split.
         video_search_paths: Folders searched for missing videos.
+        keep_resume_state: Keep `resume/` once the run finishes.
 
     Raises:
         FileNotFoundError: If the folder has no config or no resume state.
@@ -566,8 +629,7 @@ def resume(run_folder, strategy="default", verbosity: str = "rich",
         test_labels=str(test) if test.exists() else None,
         video_search_paths=search, strategy=strategy, verbosity=verbosity,
         eval_max_frames=eval_max_frames, resume_from=str(run),
-        seed=None if seed is None else int(seed) + int(state["next_epoch"]))
-    trainer.seed = seed  # the run's own seed is what later checkpoints record
+        seed=None if seed is None else int(seed), keep_resume_state=keep_resume_state)
     return trainer
 
 

@@ -33,6 +33,6 @@ def trained_run(synthetic, tmp_path_factory):
     cfg.save_json(path)
     code = main([str(path), str(synthetic.labels_path), "--run_name", "cli_run",
                  "--seed", "3", "--verbosity", "none", "--eval-max-frames", "4",
-                 "--save_viz", "--keep_viz", "--tensorboard"])
+                 "--save_viz", "--keep_viz", "--tensorboard", "--keep-resume-state"])
     assert code == 0
     return runs / "cli_run"

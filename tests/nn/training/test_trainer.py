@@ -63,7 +63,12 @@ def test_shared_run_folder_is_complete(trained_run):
     names = {p.name for p in trained_run.iterdir()}
     assert RUN_FILES | {"latest_model.h5", "viz", "train", "validation"} <= names
     assert list((trained_run / "train").glob("events.out.tfevents.*"))  # TensorBoard
-    assert (trained_run.parent / "cli_run.zip").stat().st_size > 10_000
+    import zipfile
+
+    zipped = zipfile.ZipFile(trained_run.parent / "cli_run.zip").namelist()
+    assert "best_model.h5" in zipped and "training_config.json" in zipped
+    assert not [n for n in zipped if n.startswith("resume/")]  # state kept, not zipped
+    assert (trained_run / "resume" / "state.json").exists()  # --keep-resume-state
     viz = sorted(p.name for p in (trained_run / "viz").iterdir())
     assert viz == [f"{s}.{e:04d}.png" for s in ("train", "validation") for e in range(3)]
     rows = list(csv.DictReader(open(trained_run / "training_log.csv")))
@@ -145,7 +150,9 @@ def test_resume_state_after_training(trained_run):
     assert state["next_epoch"] == 3
     assert state["learning_rate"] == pytest.approx(1e-4)
     assert state["seed"] == 3
-    assert set(state["callbacks"]) == {"reduce_lr", "best_model", "early_stopping"}
+    assert set(state["callbacks"]) == {"reduce_lr", "best_model", "early_stopping",
+                                       "csv_log"}
+    assert [r["epoch"] for r in state["callbacks"]["csv_log"]["rows"]] == [0, 1, 2]
     assert len(list((trained_run / "resume").glob("epoch_*"))) == 1
 
 
