@@ -98,7 +98,18 @@ def _load(labels_or_path, search_paths):
     from sleapish.io.labels import load_file
 
     path = Path(labels_or_path)
-    return load_file(path, search_paths=search_paths), path
+    if path.suffix.lower() in _VIDEO_SUFFIXES:
+        raise ValueError(f"{path} is a video, not a labels or predictions file: render "
+                         "the .slp that sleapish-track wrote for it")
+    labels = load_file(path, search_paths=search_paths)
+    if not isinstance(labels, sio.Labels):
+        raise ValueError(f"{path} holds a {type(labels).__name__}, not labels or "
+                         "predictions: render a .slp file")
+    return labels, path
+
+
+_VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".h264", ".webm", ".mj2", ".tif",
+                   ".tiff"}
 
 
 def _video(labels, video_index: int):
@@ -290,8 +301,18 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
 
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of `sleapish-render`."""
-    p = argparse.ArgumentParser(prog="sleapish-render", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="sleapish-render", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Draw predicted (or labeled) skeletons on their video (SLEAP's "
+                    "sleap-render). Instances are coloured by track when there are "
+                    "tracks, otherwise by node; only labeled frames are rendered "
+                    "unless --frames is given.",
+        epilog="examples:\n"
+               "  sleapish-render predictions.slp                # -> predictions.slp.mp4\n"
+               "  sleapish-render predictions.slp -o out.mp4 --frames 0-100,200 "
+               "--scale 0.5\n"
+               "  sleapish-render predictions.slp -o frame.png --frames 42  "
+               "# one frame as an image")
     p.add_argument("data_path", help="labels/predictions file (.slp or any format "
                                      "sleap-io reads)")
     p.add_argument("-o", "--output", default=None,
@@ -303,20 +324,22 @@ def make_parser() -> argparse.ArgumentParser:
                    help="which video of the labels file to render (default 0)")
     p.add_argument("--fps", type=float, default=None,
                    help="output frame rate (default: the source video's)")
-    p.add_argument("--scale", type=float, default=1.0, help="output scale factor")
-    p.add_argument("--show-edges", dest="show_edges", action="store_true",
-                   default=True, help="draw skeleton edges (default)")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="output scale factor (default 1)")
     p.add_argument("--no-edges", dest="show_edges", action="store_false",
-                   help="draw nodes only")
+                   help="draw nodes only (default: nodes and skeleton edges)")
     p.add_argument("--marker-size", type=float, default=4.0,
                    help="node marker radius in pixels (default 4)")
     p.add_argument("--line-width", type=float, default=2.0,
                    help="edge width in pixels (default 2)")
     p.add_argument("--color-by", choices=COLOR_BY, default="auto",
-                   help="auto = by track when there are tracks, else by node")
-    p.add_argument("--palette", default="standard", help="sleap-io palette name")
-    p.add_argument("--crop", default=None, help="'x1,y1,x2,y2' pixel box to keep")
-    p.add_argument("--crf", type=int, default=25, help="H.264 quality (lower = better)")
+                   help="auto (default) = by track when there are tracks, else by node")
+    p.add_argument("--palette", default="standard",
+                   help="sleap-io palette name (default standard)")
+    p.add_argument("--crop", default=None,
+                   help="'x1,y1,x2,y2' pixel box to keep (default: the whole frame)")
+    p.add_argument("--crf", type=int, default=25,
+                   help="H.264 quality, lower is better (default 25)")
     p.add_argument("--search-path", action="append", default=None,
                    help="folder to look for the video in (repeatable)")
     p.add_argument("--no-progress", dest="progress", action="store_false",

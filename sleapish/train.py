@@ -130,7 +130,16 @@ def create_trainer(args):
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run `sleapish-train`; returns an exit code (errors print one clear line)."""
+    """Run `sleapish-train`; returns an exit code (errors print one clear line,
+    Ctrl-C prints one line and returns 130)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("sleapish-train: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     args = make_parser().parse_args(argv)
     if args.list_profiles:
         from sleapish.nn.training.profiles import list_profiles
@@ -150,7 +159,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     if args.verbosity == "json":
         print(json.dumps({"event": "setup", "run_path": trainer.run_path}))
-    trainer.train()  # errors from here on keep their traceback
+    try:
+        trainer.train()  # errors from here on keep their traceback
+    except KeyboardInterrupt:
+        where = trainer.run_path
+        hint = (f"; continue with: sleapish-train --resume {where}" if where and
+                os.path.exists(os.path.join(where, "resume", "state.json")) else "")
+        print(f"sleapish-train: interrupted{hint}", file=sys.stderr)
+        return 130
     if trainer.run_path:
         print(f"Run folder: {trainer.run_path}")
     return 0

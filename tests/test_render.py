@@ -200,3 +200,16 @@ def test_unlabeled_frames_render_only_when_requested(tiny, tmp_path):
     assert np.percentile(np.ptp(frames[2].astype(int), axis=-1), 99) < 12
     assert np.percentile(np.ptp(frames[1].astype(int), axis=-1), 99) > 80
     assert np.abs(frames[2].astype(int) - raw[2].astype(int)).mean() < 3
+
+
+def test_cli_given_a_video_or_asking_for_help(tiny, capsys):
+    assert main([str(tiny.video_path), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("sleapish-render: error: ") and "\n" not in err
+    assert "is a video, not a labels or predictions file" in err
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "skia" not in text and "fallback" not in text  # no maintainer notes
+    assert "--no-edges" in text and "--show-edges" not in text  # one form per option
+    assert "default 25" in text

@@ -11,11 +11,28 @@ from typing import Iterator, Union
 PathLike = Union[str, os.PathLike]
 
 
+def current_umask() -> int:
+    """The process umask (from `/proc/self/status` on Linux, without changing it;
+    elsewhere by setting and restoring it)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it into place on success.
 
-    If the body raises, the temporary file is removed and `path` is untouched.
+    If the body raises, the temporary file is removed and `path` is untouched. The
+    finished file gets the permissions the user's umask gives a new file (0644
+    under umask 022), not the temporary file's 0600.
 
     Args:
         path: Final output path. Its folder must exist.
@@ -37,6 +54,8 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
+        if tmp.exists():
+            os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -88,11 +107,9 @@ def atomic_folder(path: PathLike, replace: bool = False,
     parent = path.parent if str(path.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
     try:
         yield tmp
-        os.chmod(tmp, 0o777 & ~umask)
+        os.chmod(tmp, 0o777 & ~current_umask())
         if path.exists():
             old = parent / f".{path.name}.old-{os.getpid()}"
             os.replace(path, old)

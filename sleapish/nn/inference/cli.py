@@ -65,7 +65,7 @@ def main(args: Optional[Sequence[str]] = None) -> int:
             print one line and return 2.
 
     Returns:
-        0 on success; 2 for a bad input when run as the command.
+        0 on success; 2 for a bad input and 130 for Ctrl-C when run as the command.
 
     Raises:
         ValueError: (when `args` is given) For a missing or unusable input, output or
@@ -80,6 +80,10 @@ def main(args: Optional[Sequence[str]] = None) -> int:
     except _USER_ERRORS as e:
         print(f"sleapish-track: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("sleapish-track: interrupted; no output was written (with --resume, "
+              "the same command continues from the last checkpoint)", file=sys.stderr)
+        return 130
 
 
 class _Run:

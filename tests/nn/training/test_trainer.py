@@ -59,6 +59,17 @@ def test_each_model_type_trains_writes_run_folder_and_predicts(
     assert len(pr) >= 1
 
 
+def test_run_files_get_the_umask_permissions_not_0600(trained_run):
+    import stat
+
+    from sleapish.io.files import current_umask
+
+    want = 0o666 & ~current_umask()
+    for name in sorted(RUN_FILES | {"latest_model.h5"}):
+        assert stat.S_IMODE((trained_run / name).stat().st_mode) == want, name
+    assert stat.S_IMODE((trained_run.parent / "cli_run.zip").stat().st_mode) == want
+
+
 def test_shared_run_folder_is_complete(trained_run):
     names = {p.name for p in trained_run.iterdir()}
     assert RUN_FILES | {"latest_model.h5", "viz", "train", "validation"} <= names
