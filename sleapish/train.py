@@ -43,6 +43,16 @@ def make_parser() -> argparse.ArgumentParser:
                    help="save prediction visualizations to <run>/viz each epoch")
     p.add_argument("--keep_viz", action="store_true",
                    help="keep the visualizations after training")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs to train (default: the config's "
+                        "optimization.epochs)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="batch size (default: the config's optimization.batch_size)")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY=VALUE",
+                   help="set any config field by its dotted path, e.g. --set "
+                        "model.backbone.unet.filters=32 (value read as JSON, else "
+                        "text; repeatable; validated like the JSON file)")
     p.add_argument("--run_name", default="", help="run folder name")
     p.add_argument("--prefix", default="", help="prefix of the run folder name")
     p.add_argument("--suffix", default="", help="suffix of the run folder name")
@@ -62,7 +72,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbosity", default="rich", choices=["rich", "json", "none"],
                    help="progress output")
     p.add_argument("--list-profiles", action="store_true",
-                   help="print the packaged training profiles and exit")
+                   help="print the packaged training profiles (name and file) and exit")
     dev = p.add_mutually_exclusive_group()
     dev.add_argument("--cpu", action="store_true", help="train on the CPU only")
     dev.add_argument("--gpu", default=None,
@@ -89,7 +99,8 @@ def create_trainer(args):
 
     if args.resume:
         ignored = [f"--{k}" for k in ("seed", "run_name", "prefix", "suffix",
-                                       "base_checkpoint", "val_labels", "test_labels")
+                                       "base_checkpoint", "val_labels", "test_labels",
+                                       "epochs", "batch_size", "overrides")
                    if getattr(args, k)] + [f for f, on in (
                        ("--tensorboard", args.tensorboard), ("--save_viz", args.save_viz),
                        ("CONFIG", args.training_job_path)) if on]
@@ -105,8 +116,18 @@ def create_trainer(args):
                          "RUN_FOLDER. Received: no arguments")
     from sleapish.nn.config import TrainingJobConfig
 
+    from sleapish.nn.config.overrides import apply_overrides
+
     job_path = resolve_job_path(args.training_job_path)
     cfg = TrainingJobConfig.load_json(job_path)
+    overrides = list(args.overrides)
+    if args.epochs is not None:
+        overrides.append(f"optimization.epochs={args.epochs}")
+    if args.batch_size is not None:
+        overrides.append(f"optimization.batch_size={args.batch_size}")
+    if overrides:
+        cfg = apply_overrides(cfg, overrides)
+        cfg.filename = str(job_path)
     out = cfg.outputs
     out.save_outputs = True
     out.tensorboard.write_logs |= args.tensorboard
@@ -120,7 +141,12 @@ def create_trainer(args):
         out.run_name_suffix = args.suffix
     if args.base_checkpoint:
         cfg.model.base_checkpoint = args.base_checkpoint
-    logging.getLogger(__name__).info("Training profile %s", job_path)
+    from sleapish.nn.training.profiles import PROFILE_DIR
+
+    packaged = os.path.dirname(os.path.abspath(job_path)) == os.path.abspath(PROFILE_DIR)
+    logging.getLogger(__name__).info(
+        "%s %s%s", "Training profile" if packaged else "Training config", job_path,
+        f" with {', '.join(overrides)}" if overrides else "")
     return Trainer.from_config(
         cfg, training_labels=args.labels_path or None,
         validation_labels=args.val_labels, test_labels=args.test_labels,
@@ -142,9 +168,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _main(argv: Optional[Sequence[str]]) -> int:
     args = make_parser().parse_args(argv)
     if args.list_profiles:
-        from sleapish.nn.training.profiles import list_profiles
+        from sleapish.nn.training.profiles import PROFILE_DIR, list_profiles
 
-        print("\n".join(list_profiles()))
+        names = list_profiles()
+        width = max(len(n) for n in names) - len(".json")
+        print(f"Packaged training profiles (in {PROFILE_DIR}); pass the name or a "
+              "path to your own config:")
+        for name in names:
+            print(f"  {name[:-len('.json')]:<{width}}  {PROFILE_DIR / name}")
         return 0
     if args.cpu:
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
@@ -155,7 +186,11 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         trainer = create_trainer(args)
         trainer.setup()
     except (OSError, ValueError, TypeError, IndexError) as e:
-        print(f"sleapish-train: error: {e}", file=sys.stderr)
+        from sleapish.io.labels import MissingVideoError
+
+        msg = e.message("--video-paths FOLDER") if isinstance(e, MissingVideoError) \
+            else str(e)
+        print(f"sleapish-train: error: {msg}", file=sys.stderr)
         return 2
     if args.verbosity == "json":
         print(json.dumps({"event": "setup", "run_path": trainer.run_path}))

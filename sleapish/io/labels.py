@@ -18,6 +18,27 @@ from sleapish.io.video import VIDEO_PLUGIN, VideoReadError, path_basename
 PathLike = Union[str, os.PathLike]
 
 
+class MissingVideoError(FileNotFoundError):
+    """A video of a labels file is found neither where it was nor in the search paths.
+
+    Attributes:
+        video: The video path stored in the labels file.
+        labels_path: The labels file.
+        tried: Every path tried.
+    """
+
+    def __init__(self, video: str, labels_path, tried):
+        self.video, self.labels_path, self.tried = video, Path(labels_path), list(tried)
+        super().__init__(self.message("search_paths=[folder]"))
+
+    def message(self, how: str) -> str:
+        """The error text, telling the user to pass `how` (an argument or a
+        command-line option) with the folder holding the video."""
+        return (f"Video {self.video!r} of {self.labels_path} was not found. Tried: "
+                f"{[str(c) for c in self.tried]}. Pass {how} with the folder holding "
+                "it.")
+
+
 class LabelsFileError(ValueError):
     """A labels file could not be read (corrupt, wrong format, empty)."""
 
@@ -79,10 +100,7 @@ def resolve_video_paths(labels, labels_path: PathLike,
         tried = _candidates(stored, labels_path, search_paths)
         found = next((c for c in tried if c.is_file()), None)
         if found is None:
-            raise FileNotFoundError(
-                f"Video {stored!r} of {labels_path} was not found. Tried: "
-                f"{[str(c) for c in tried]}. Pass search_paths=[folder] with the "
-                "folder holding it.")
+            raise MissingVideoError(stored, labels_path, tried)
         grayscale = (video.backend_metadata or {}).get("grayscale")
         video.replace_filename(found.as_posix(), open=False)
         if grayscale is not None:

@@ -252,7 +252,10 @@ def _score(paf_lines, src_xy, dst_xy, max_edge_length, dist_penalty_weight):
     vecs = dst_xy - src_xy
     lengths = tf.norm(vecs, axis=1, keepdims=True)  # (n, 1)
     unit = vecs / lengths
-    dots = tf.squeeze(paf_lines @ tf.expand_dims(unit, axis=2), axis=-1)  # (n, points)
+    # PAF . unit as two products and a sum, not a batched matmul: with oneDNN, every
+    # distinct candidate count would build and cache a new matmul primitive (memory
+    # grew ~50 MiB per 1000 frames of a bottom-up video; see docs/long_runs.md).
+    dots = paf_lines[..., 0] * unit[:, None, 0] + paf_lines[..., 1] * unit[:, None, 1]
     penalty = tf.squeeze(compute_distance_penalty(lengths, max_edge_length,
                                                   dist_penalty_weight), axis=1)
     return tf.reduce_mean(dots, axis=1) + penalty

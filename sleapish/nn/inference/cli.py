@@ -49,6 +49,7 @@ from sleapish.nn.inference.cli_parser import (  # noqa: F401 - re-exported
     make_tracker_from_args,
     select_devices,
     tracking_option_names,
+    tracking_options,
 )
 
 # Errors that are the user's input, not a bug: one line on the command line.
@@ -123,7 +124,7 @@ class _Run:
             "total_elapsed": time.time() - self.t0,
             "start_timestamp": self.start,
             "finish_timestamp": finish,
-            "args": _jsonable(vars(self.args)),
+            "args": _jsonable(used_args(self.args)),
         }
 
     def open_in_gui(self, path) -> None:
@@ -135,6 +136,24 @@ class _Run:
         else:
             self.note(f"--open-in-gui: sleap-label (SLEAP's GUI) is not installed; open "
                       f"{path} in it yourself")
+
+
+def used_args(args) -> dict:
+    """The parsed arguments with the values actually used: when a tracker runs, its
+    options that were not given hold the defaults it used (not None)."""
+    import inspect
+
+    from sleapish.nn.tracking import Tracker
+
+    out = dict(vars(args))
+    if tracking_options(args):
+        params = inspect.signature(Tracker.make_tracker_by_name).parameters
+        for name in tracking_option_names():
+            key = f"tracking.{name}"
+            if out.get(key) is None and name in params and \
+                    params[name].default is not inspect.Parameter.empty:
+                out[key] = params[name].default
+    return out
 
 
 def _jsonable(d: dict) -> dict:
@@ -193,6 +212,7 @@ def _predict(run: _Run, items, notes: List[str]) -> int:
         return 0
     _check_checkpoints(args, jobs)
     predictor = make_predictor_from_args(args)
+    totals = [0, 0, 0.0]  # frames, instances, seconds
     for job in jobs:
         provider = job.make_provider()
         checkpoint = _checkpoint_for(args, job, provider)
@@ -206,7 +226,7 @@ def _predict(run: _Run, items, notes: List[str]) -> int:
             _remove_empty(labels)
         labels.provenance.update(run.provenance(job.item.path, job.output))
         labels.provenance.update({
-            "model_paths": [str(m) for m in args.models],
+            "model_paths": [Path(m).as_posix() for m in args.models],
             "predictor": type(predictor).__name__,
             "skipped_frames": list(predictor.skipped_frames),
             "fps": round(job.n_frames / elapsed, 3) if elapsed else None})
@@ -216,12 +236,17 @@ def _predict(run: _Run, items, notes: List[str]) -> int:
         if checkpoint is not None:
             checkpoint.remove()
         n_inst = sum(len(lf.instances) for lf in labels)
-        run.say(f"Predicted frames: {len(labels)}/{job.n_frames} ({n_inst} instances) "
-                f"in {elapsed:.1f} s")
-        run.say("Saved output:", job.output.as_posix())
+        fps = f"{job.n_frames / elapsed:.1f} fps" if elapsed else "- fps"
+        run.say(f"Predicted {len(labels)}/{job.n_frames} frames: {n_inst} instances, "
+                f"{len(labels.tracks)} tracks, {fps} ({elapsed:.1f} s) -> "
+                f"{job.output.as_posix()}")
         run.open_in_gui(job.output)
-    run.say(f"Finished inference at: {datetime.now()} (total runtime: "
-            f"{time.time() - run.t0:.1f} s)")
+        totals = [a + b for a, b in zip(totals, (len(labels), n_inst, elapsed))]
+    if len(jobs) > 1:
+        where = folder.as_posix() if folder is not None else "next to each input"
+        fps = f"{totals[0] / totals[2]:.1f} fps" if totals[2] else "- fps"
+        run.say(f"Predicted {totals[0]} frames of {len(jobs)} inputs: {totals[1]} "
+                f"instances, {fps} ({time.time() - run.t0:.1f} s in all) -> {where}")
     return 0
 
 
@@ -324,9 +349,10 @@ def _retrack(run: _Run, items, notes: List[str]) -> int:
     result.provenance.update(run.provenance(data_path, output))
     result.provenance["tracker"] = tracker.get_name()
     sleapish.save_file(result, output)
-    run.say(f"Tracked {len(result)} frames ({len(result.tracks)} tracks) in "
-            f"{elapsed:.1f} s")
-    run.say("Saved output:", output.as_posix())
+    n_inst = sum(len(lf.instances) for lf in result)
+    fps = f"{len(result) / elapsed:.1f} fps" if elapsed else "- fps"
+    run.say(f"Tracked {len(result)} frames: {n_inst} instances, {len(result.tracks)} "
+            f"tracks, {fps} ({elapsed:.1f} s) -> {output.as_posix()}")
     run.open_in_gui(output)
     return 0
 

@@ -339,14 +339,27 @@ def video_kwargs(args, path: Path) -> Dict[str, Any]:
     return kw
 
 
-def load_labels(path: Path):
-    """Load a `.slp` input; failures are a :class:`CLIInputError` naming it."""
+def load_labels(path: Path, search_paths: Optional[Sequence[str]] = None):
+    """Load a `.slp` input; failures are a :class:`CLIInputError` naming it.
+
+    Args:
+        path: The labels file.
+        search_paths: Folders searched for videos that moved (`--video-paths`).
+    """
     import sleapish
+    from sleapish.io.labels import MissingVideoError
 
     try:
-        return sleapish.load_file(path)
+        return sleapish.load_file(path, search_paths=list(search_paths or []))
+    except MissingVideoError as e:
+        raise CLIInputError(e.message("--video-paths FOLDER")) from None
     except (FileNotFoundError, ValueError, OSError) as e:
         raise CLIInputError(f"Could not load the labels file {path}: {e}") from None
+
+
+def video_search_paths(args) -> List[str]:
+    """The folders of `--video-paths` (comma-separated), if any."""
+    return [v for v in (_opt(args, "video_paths") or "").split(",") if v]
 
 
 def _unlabeled_suggestion_inds(labels) -> List[int]:
@@ -471,7 +484,7 @@ def plan_jobs(args, items: Sequence[InputItem], notes: List[str]
     checked = []
     for item in items:
         if item.is_labels:
-            labels = load_labels(item.path)
+            labels = load_labels(item.path, video_search_paths(args))
             provider = labels_provider(args, item.path, labels, notes)
             checked.append((item, (lambda p=provider: p), len(provider)))
             continue
@@ -509,7 +522,8 @@ def make_provider_from_args(args) -> Tuple[list, List[Path], Optional[List[str]]
     providers, paths, outputs = [], [], []
     for item in items:
         if item.is_labels:
-            providers.append(labels_provider(args, item.path, load_labels(item.path)))
+            providers.append(labels_provider(args, item.path, load_labels(
+                item.path, video_search_paths(args))))
         else:
             try:
                 video = open_video(args, item.path)

@@ -77,6 +77,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=str, default="",
                    help="frames of a video to predict: '0-99', '1,2,3' or '0-9,20' "
                         "(default: all)")
+    p.add_argument("--video-paths", default="", metavar="FOLDERS",
+                   help=".slp input: comma-separated folders searched for videos that "
+                        "moved (default: none; the labels file's folder is always "
+                        "searched)")
     p.add_argument("--only-labeled-frames", action="store_true", default=False,
                    help=".slp input: predict only the frames with user instances (to "
                         "compare with the ground truth)")

@@ -362,9 +362,12 @@ class KalmanTracker:
                                               t=t)
             self._add_init_frame(tracked, self.init_tracker.last_matches)
             if len(self.init_frames) >= self.init_frame_count:
-                self.kalman_tracker.init_filters(
-                    [i for f in self.init_frames for i in f if self._usable(i)])
-                self.init_done, self.last_init_t = True, t
+                usable = [i for f in self.init_frames for i in f if self._usable(i)]
+                if usable:
+                    self.kalman_tracker.init_filters(usable)
+                    self.init_done, self.last_init_t = True, t
+                else:  # e.g. empty first frames: SLEAP 1.4.1 raises; keep waiting
+                    self.init_frames = []
         else:
             tracked = self.kalman_tracker.track_frame(untracked_instances, frame_idx=t)
             for inst in tracked:  # SLEAP leaves the filters' instances at 0.0

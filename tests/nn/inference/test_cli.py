@@ -190,7 +190,9 @@ def test_single_video_default_output_and_provenance(synthetic, topdown, tmp_path
     lines = capsys.readouterr().out.splitlines()
     progress = [json.loads(s) for s in lines if s.startswith("{")]
     assert progress[-1]["status"] == "done"
-    assert any(s.startswith("Saved output:") for s in lines)
+    final = [s for s in lines if not s.startswith("{")][-1]
+    assert final.startswith("Predicted 3/3 frames: 6 instances, 0 tracks, ") and \
+        final.endswith(f" -> {out.as_posix()}") and " fps (" in final, final
     pred = sleapish.load_file(out)
     assert [lf.frame_idx for lf in pred] == [0, 1, 2]
     assert all(len(lf.instances) == 2 for lf in pred)
@@ -201,6 +203,23 @@ def test_single_video_default_output_and_provenance(synthetic, topdown, tmp_path
         assert key in prov, key
     assert prov["predictor"] == "TopDownPredictor" and prov["args"]["frames"] == "0-2"
     assert prov["output_path"] == out.as_posix()
+    assert prov["model_paths"] == [Path(m).as_posix() for m in topdown[1:4:2]]
+    assert prov["args"]["models"] == prov["model_paths"]
+    assert prov["args"]["tracking.tracker"] is None  # no tracker ran
+
+
+def test_provenance_stores_the_tracking_options_used(synthetic, topdown, tmp_path):
+    (video,) = _videos(synthetic, tmp_path, ["clip.mp4"])
+    out = tmp_path / "t.slp"
+    assert track_main([video, *topdown, "--frames", "0-2", "--tracking.tracker",
+                       "simple", "-o", out, *QUIET]) == 0
+    args = sleapish.load_file(out).provenance["args"]
+    assert args["tracking.tracker"] == "simple"
+    # Options not given hold the defaults the tracker used, as values.
+    assert args["tracking.similarity"] == "instance"
+    assert args["tracking.match"] == "greedy"
+    assert args["tracking.track_window"] == 5
+    assert args["peak_threshold"] == -1e9 and args["batch_size"] == 4  # as given / default
 
 
 def test_folder_of_videos_skips_slp_and_other_files(synthetic, topdown, tmp_path, capsys):

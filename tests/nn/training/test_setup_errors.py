@@ -89,9 +89,55 @@ def test_missing_labels_file_and_unknown_profile(tmp_path, capsys):
 def test_list_profiles(capsys):
     from sleapish.train import main
 
+    from sleapish.nn.training.profiles import PROFILE_DIR
+
     assert main(["--list-profiles"]) == 0
-    names = capsys.readouterr().out.split()
-    assert "baseline.centroid.json" in names and len(names) == 9
+    lines = capsys.readouterr().out.splitlines()
+    assert str(PROFILE_DIR) in lines[0]
+    rows = [line.split() for line in lines[1:]]
+    assert len(rows) == 9 and ["baseline.centroid",
+                               str(PROFILE_DIR / "baseline.centroid.json")] in rows
+
+
+def test_set_epochs_and_batch_size_override_the_config(tmp_path):
+    from sleapish.nn.config import ConfigError, TrainingJobConfig
+    from sleapish.nn.config.overrides import apply_overrides
+    from sleapish.train import create_trainer, make_parser
+
+    cfg = TrainingJobConfig.load_json(
+        __import__("sleapish.nn.training.profiles", fromlist=["x"]).find_profile(
+            "baseline.centroid"))
+    new = apply_overrides(cfg, ["model.backbone.unet.filters=32",
+                                "optimization.augmentation_config.rotate=false",
+                                "outputs.run_name=mine", "data.labels.search_path_hints=[\"a\"]"])
+    assert new.model.backbone.unet.filters == 32
+    assert new.optimization.augmentation_config.rotate is False
+    assert new.outputs.run_name == "mine" and new.data.labels.search_path_hints == ["a"]
+    assert cfg.model.backbone.unet.filters != 32  # the original is untouched
+    for bad, words in [("model.backbone.unet.filtres=3", ["no field 'filtres'", "filters"]),
+                       ("optimization.batch_size=many", ["batch_size", "many"]),
+                       ("model.backbone.unet.filters=-2", ["filters"]),
+                       ("nokey", ["KEY=VALUE"]),
+                       ("model.backbone.unet.filters.x=1", ["not a group"])]:
+        with pytest.raises(ConfigError) as e:
+            apply_overrides(cfg, [bad])
+        assert all(w in str(e.value) for w in words), (bad, str(e.value))
+
+    args = make_parser().parse_args(["baseline.centroid", "x.slp", "--epochs", "3",
+                                     "--batch-size", "2", "--set",
+                                     "optimization.initial_learning_rate=0.01"])
+    with pytest.raises(Exception) as e:  # stops at the missing labels, after the config
+        create_trainer(args)
+    assert "x.slp" in str(e.value)
+
+
+def test_cli_set_error_is_one_line(capsys):
+    from sleapish.train import main
+
+    assert main(["baseline.centroid", "x.slp", "--set", "optimization.epochs=-1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("sleapish-train: error:") and "epochs" in err
+    assert "\n" not in err
 
 
 def test_packaged_profiles_are_current(tmp_path):
