@@ -93,11 +93,44 @@ def resolve_job_path(path: str) -> str:
     return str(find_profile(path))
 
 
-def create_trainer(args):
-    """Build the trainer the parsed arguments describe."""
-    from sleapish.nn.training import Trainer, resume
+def _check_exists(path: Optional[str], what: str) -> None:
+    if path and not os.path.exists(path):
+        raise FileNotFoundError(f"{what} not found: {path}")
 
+
+def _check_inputs(args, cfg=None) -> None:
+    """The files the arguments name exist (checked before TensorFlow loads)."""
     if args.resume:
+        run = args.resume
+        if not os.path.isfile(os.path.join(run, "training_config.json")):
+            raise FileNotFoundError(f"{run} is not a sleapish run folder: "
+                                    f"training_config.json is missing. Received: {run}")
+        if not os.path.isfile(os.path.join(run, "resume", "state.json")):
+            raise FileNotFoundError(
+                f"No resume state in {run}: resume/state.json is missing (the run "
+                "stopped before training started, or finished and removed it; "
+                "--keep-resume-state keeps it). Start the training again instead.")
+        return
+    labels = args.labels_path or (cfg.data.labels.training_labels if cfg else None)
+    if not labels:
+        raise ValueError("No training labels: give LABELS_PATH after the config, or set "
+                         "data.labels.training_labels in it")
+    _check_exists(labels, "Training labels file")
+    _check_exists(args.val_labels, "Validation labels file")
+    _check_exists(args.test_labels, "Test labels file")
+    _check_exists(args.base_checkpoint, "--base_checkpoint model folder")
+
+
+def create_trainer(args):
+    """Build the trainer the parsed arguments describe.
+
+    Files and the config are checked before TensorFlow is imported, so a bad input
+    fails in about a second.
+    """
+    if args.resume:
+        _check_inputs(args)
+        from sleapish.nn.training import resume
+
         ignored = [f"--{k}" for k in ("seed", "run_name", "prefix", "suffix",
                                        "base_checkpoint", "val_labels", "test_labels",
                                        "epochs", "batch_size", "overrides")
@@ -128,6 +161,7 @@ def create_trainer(args):
     if overrides:
         cfg = apply_overrides(cfg, overrides)
         cfg.filename = str(job_path)
+    _check_inputs(args, cfg)
     out = cfg.outputs
     out.save_outputs = True
     out.tensorboard.write_logs |= args.tensorboard
@@ -147,6 +181,8 @@ def create_trainer(args):
     logging.getLogger(__name__).info(
         "%s %s%s", "Training profile" if packaged else "Training config", job_path,
         f" with {', '.join(overrides)}" if overrides else "")
+    from sleapish.nn.training import Trainer
+
     return Trainer.from_config(
         cfg, training_labels=args.labels_path or None,
         validation_labels=args.val_labels, test_labels=args.test_labels,

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from clean_env import clean_env
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -17,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory):
     site = tmp_path_factory.mktemp("site")
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    env = clean_env(NO_MKDOCS_2_WARNING="1")
     r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict",
                         "--site-dir", str(site)], cwd=REPO, capture_output=True,
                        text=True, timeout=600, env=env)

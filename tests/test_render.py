@@ -10,6 +10,7 @@ import pytest
 
 from sleapish import render as render_mod
 from sleapish.render import main, parse_frames, render, render_frame
+from clean_env import clean_env
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +179,7 @@ def test_python_module_entry_point():
     import sys
 
     r = subprocess.run([sys.executable, "-m", "sleapish.render", "--help"],
-                       capture_output=True, text=True, timeout=120)
+                       capture_output=True, text=True, timeout=120, env=clean_env())
     assert r.returncode == 0 and "sleapish-render" in r.stdout
     assert render_mod.__doc__.splitlines()[0].startswith("`sleapish-render`")
 

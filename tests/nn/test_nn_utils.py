@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from clean_env import clean_env
+
 from sleapish.nn._backend import keras, tf
 from sleapish.nn.utils import (
     compute_iou,
@@ -57,5 +59,5 @@ def test_submodules_load_on_attribute_access():
     code = ("import sys, sleapish.nn as nn; assert 'tensorflow' not in sys.modules; "
             "m = nn.utils.match_points; print(nn.utils.__name__, nn.peak_finding.__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+                         check=True, env=clean_env())
     assert out.stdout.split()[-2:] == ["sleapish.nn.utils", "sleapish.nn.peak_finding"]

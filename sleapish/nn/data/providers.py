@@ -15,7 +15,6 @@ import attrs
 import numpy as np
 
 from sleapish.io.video import ensure_open, read_frames, video_shape
-from sleapish.nn._backend import tf
 
 
 def _frame_reader(videos):
@@ -159,6 +158,8 @@ class LabelsReader:
         Args:
             ds_index: Optional dataset of positions (0..len-1) to read, e.g. shuffled.
         """
+        from sleapish.nn._backend import tf  # imported on use: readers are cheap
+
         c = self._cache
         points = tf.RaggedTensor.from_row_lengths(c["points"], c["lengths"])
         tracks = tf.RaggedTensor.from_row_lengths(c["tracks"], c["lengths"])
@@ -241,6 +242,8 @@ class VideoReader:
 
     def make_dataset(self):
         """Dataset of frames in `example_indices` order, decoded as they are read."""
+        from sleapish.nn._backend import tf  # imported on use: readers are cheap
+
         reader = _frame_reader([self.video])
         shape = list(video_shape(self.video)[1:])
 

@@ -2,53 +2,77 @@
 
 Low level (this package's `layers*` and `models` modules): Keras layers that wrap a
 trained model with its preprocessing and peak finding, and `InferenceModel`s that chain
-them and predict on arrays, tensors, dicts, datasets and videos. Every public name is
-importable as `sleapish.nn.inference.X`.
+them and predict on arrays, tensors, dicts, datasets and videos. High level: predictors
+(`load_model`), the `sleapish-track` and `sleapish-export` command lines under SLEAP's
+names (`main`, `export_cli`, ...).
+
+Every public name is importable as `sleapish.nn.inference.X`; each is imported from its
+module on first use, so `sleapish-track --help` and argument errors do not import
+TensorFlow.
 """
 
-from sleapish.nn.inference.layers import (
-    InferenceLayer,
-    SingleInstanceInferenceLayer,
-    check_refinement,
-    global_peaks,
-    group_by_sample,
-    infer_output_stride,
-    local_peaks,
-    resize_images,
-    to_image_coords,
-)
-from sleapish.nn.settings import PAFGroupingConfig, PeakFindingConfig
-from sleapish.nn.inference.layers_bottomup import (
-    BottomUpInferenceLayer,
-    BottomUpMultiClassInferenceLayer,
-)
-from sleapish.nn.inference.layers_topdown import (
-    CentroidCrop,
-    CentroidCropGroundTruth,
-    FindInstancePeaks,
-    FindInstancePeaksGroundTruth,
-    TopDownMultiClassFindPeaks,
-    crop_around_centroids,
-    limit_instances,
-)
-from sleapish.nn.inference.loading import (
-    KERAS_MODEL_NAMES,
-    ModelFolderError,
-    find_head,
-    get_keras_model_path,
-    get_model_output_stride,
-    load_keras_model,
-)
-from sleapish.nn.inference.models import (
-    BottomUpInferenceModel,
-    BottomUpMultiClassInferenceModel,
-    CentroidInferenceModel,
-    InferenceModel,
-    SingleInstanceInferenceModel,
-    TopDownInferenceModel,
-    TopDownMultiClassInferenceModel,
-    outputs_to_numpy,
-)
+import importlib as _importlib
+
+#: Public name -> the module defining it.
+_ORIGINS = {
+    "InferenceLayer": "sleapish.nn.inference.layers",
+    "SingleInstanceInferenceLayer": "sleapish.nn.inference.layers",
+    "check_refinement": "sleapish.nn.inference.layers",
+    "global_peaks": "sleapish.nn.inference.layers",
+    "group_by_sample": "sleapish.nn.inference.layers",
+    "infer_output_stride": "sleapish.nn.inference.layers",
+    "local_peaks": "sleapish.nn.inference.layers",
+    "resize_images": "sleapish.nn.inference.layers",
+    "to_image_coords": "sleapish.nn.inference.layers",
+    "PAFGroupingConfig": "sleapish.nn.settings",
+    "PeakFindingConfig": "sleapish.nn.settings",
+    "BottomUpInferenceLayer": "sleapish.nn.inference.layers_bottomup",
+    "BottomUpMultiClassInferenceLayer": "sleapish.nn.inference.layers_bottomup",
+    "CentroidCrop": "sleapish.nn.inference.layers_topdown",
+    "CentroidCropGroundTruth": "sleapish.nn.inference.layers_topdown",
+    "FindInstancePeaks": "sleapish.nn.inference.layers_topdown",
+    "FindInstancePeaksGroundTruth": "sleapish.nn.inference.layers_topdown",
+    "TopDownMultiClassFindPeaks": "sleapish.nn.inference.layers_topdown",
+    "crop_around_centroids": "sleapish.nn.inference.layers_topdown",
+    "limit_instances": "sleapish.nn.inference.layers_topdown",
+    "KERAS_MODEL_NAMES": "sleapish.nn.inference.loading",
+    "ModelFolderError": "sleapish.nn.inference.loading",
+    "find_head": "sleapish.nn.inference.loading",
+    "get_keras_model_path": "sleapish.nn.inference.loading",
+    "get_model_output_stride": "sleapish.nn.inference.loading",
+    "load_keras_model": "sleapish.nn.inference.loading",
+    "reset_input_layer": "sleapish.nn.inference.loading",
+    "BottomUpInferenceModel": "sleapish.nn.inference.models",
+    "BottomUpMultiClassInferenceModel": "sleapish.nn.inference.models",
+    "CentroidInferenceModel": "sleapish.nn.inference.models",
+    "InferenceModel": "sleapish.nn.inference.models",
+    "SingleInstanceInferenceModel": "sleapish.nn.inference.models",
+    "TopDownInferenceModel": "sleapish.nn.inference.models",
+    "TopDownMultiClassInferenceModel": "sleapish.nn.inference.models",
+    "outputs_to_numpy": "sleapish.nn.inference.models",
+    "load_model": "sleapish.nn.inference.loading_api",
+    "ArrayReader": "sleapish.nn.inference.predictors",
+    "BottomUpPredictor": "sleapish.nn.inference.predictors",
+    "Predictor": "sleapish.nn.inference.predictors",
+    "SingleInstancePredictor": "sleapish.nn.inference.predictors",
+    "TopDownPredictor": "sleapish.nn.inference.predictors",
+    "make_provider": "sleapish.nn.inference.predictors",
+    "BottomUpMultiClassPredictor": "sleapish.nn.inference.predictors_identity",
+    "TopDownMultiClassPredictor": "sleapish.nn.inference.predictors_identity",
+    "VisualPredictor": "sleapish.nn.inference.visual",
+    "CLIInputError": "sleapish.nn.inference.cli",
+    "_make_cli_parser": "sleapish.nn.inference.cli",
+    "_make_predictor_from_cli": "sleapish.nn.inference.cli",
+    "_make_provider_from_cli": "sleapish.nn.inference.cli",
+    "_make_tracker_from_cli": "sleapish.nn.inference.cli",
+    "main": "sleapish.nn.inference.cli",
+    "ExportError": "sleapish.nn.inference.export",
+    "export_model": "sleapish.nn.inference.export",
+    "_make_export_cli_parser": "sleapish.nn.inference.export_cli",
+    "export_cli": "sleapish.nn.inference.export_cli",
+    "ExportedInferenceModel": "sleapish.nn.inference.exported",
+    "load_exported": "sleapish.nn.inference.exported",
+}
 
 __all__ = [
     "InferenceLayer",
@@ -85,25 +109,6 @@ __all__ = [
     "crop_around_centroids",
     "limit_instances",
     "outputs_to_numpy",
-]
-
-from sleapish.nn.inference.loading import reset_input_layer  # noqa: E402
-from sleapish.nn.inference.loading_api import load_model  # noqa: E402
-from sleapish.nn.inference.predictors import (  # noqa: E402
-    ArrayReader,
-    BottomUpPredictor,
-    Predictor,
-    SingleInstancePredictor,
-    TopDownPredictor,
-    make_provider,
-)
-from sleapish.nn.inference.predictors_identity import (  # noqa: E402
-    BottomUpMultiClassPredictor,
-    TopDownMultiClassPredictor,
-)
-from sleapish.nn.inference.visual import VisualPredictor  # noqa: E402
-
-__all__ += [
     "reset_input_layer",
     "load_model",
     "ArrayReader",
@@ -115,30 +120,26 @@ __all__ += [
     "BottomUpMultiClassPredictor",
     "TopDownMultiClassPredictor",
     "VisualPredictor",
+    "main",
+    "CLIInputError",
+    "export_model",
+    "export_cli",
+    "_make_export_cli_parser",
+    "ExportError",
+    "ExportedInferenceModel",
+    "load_exported",
 ]
 
-# `sleapish-track` under SLEAP's names (`sleap.nn.inference.main` etc.).
-from sleapish.nn.inference.cli import (  # noqa: E402
-    CLIInputError,
-    _make_cli_parser,
-    _make_predictor_from_cli,
-    _make_provider_from_cli,
-    _make_tracker_from_cli,
-    main,
-)
 
-__all__ += ["main", "CLIInputError"]
+def __getattr__(name):
+    """Import a public name from its module on first access (PEP 562)."""
+    module = _ORIGINS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-# `sleapish-export` under SLEAP's names (`sleap.nn.inference.export_model` etc.).
-from sleapish.nn.inference.export import ExportError, export_model  # noqa: E402
-from sleapish.nn.inference.export_cli import (  # noqa: E402
-    _make_export_cli_parser,
-    export_cli,
-)
-from sleapish.nn.inference.exported import (  # noqa: E402
-    ExportedInferenceModel,
-    load_exported,
-)
 
-__all__ += ["export_model", "export_cli", "_make_export_cli_parser", "ExportError",
-            "ExportedInferenceModel", "load_exported"]
+def __dir__():
+    return sorted(set(globals()) | set(_ORIGINS))

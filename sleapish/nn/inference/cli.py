@@ -177,10 +177,10 @@ def _main(argv: Optional[List[str]]) -> int:
         args.data_path = [args.labels]
     run = _Run(args, argv)
     run.say("Started inference at:", run.start)
-    select_devices(args)
     notes: List[str] = []
     items = collect_inputs(args.data_path, notes)
     if args.models and args.cluster is not None:
+        select_devices(args)
         return _predict_on_cluster(run, items, notes)
     if args.models:
         return _predict(run, items, notes)
@@ -211,6 +211,11 @@ def _predict(run: _Run, items, notes: List[str]) -> int:
         run.note("nothing to predict on (no videos among the inputs)")
         return 0
     _check_checkpoints(args, jobs)
+    from sleapish.nn.inference.loading import check_model_path
+
+    for model in args.models:
+        check_model_path(model)
+    select_devices(args)  # imports TensorFlow: only once the inputs are known good
     predictor = make_predictor_from_args(args)
     totals = [0, 0, 0.0]  # frames, instances, seconds
     for job in jobs:

@@ -25,27 +25,21 @@ from typing import Any, Dict, List, Optional, Union
 import numpy as np
 
 from sleapish.io.files import atomic_folder
+from sleapish.nn.inference.export_common import (  # noqa: F401 - re-exported
+    FORMATS,
+    INFO_FILE,
+    ExportError,
+    is_export_folder,
+)
 from sleapish.nn._backend import tf
 from sleapish.nn.data.utils import unrag_tensor
 from sleapish.nn.inference import layers_bottomup as LB
 from sleapish.nn.inference import layers_topdown as LT
 from sleapish.nn.inference import models as M
 
-INFO_FILE = "info.json"
 FROZEN_GRAPH_FILE = "frozen_graph.pb"
 TFLITE_FILE = "model.tflite"
-FORMATS = ("saved_model", "tflite", "onnx")
-
 PathLike = Union[str, os.PathLike]
-
-
-class ExportError(ValueError):
-    """A model that cannot be exported as asked (one-line message)."""
-
-
-def is_export_folder(path: PathLike) -> bool:
-    """Whether `path` is a folder written by :func:`export_model` (has `info.json`)."""
-    return (Path(path) / INFO_FILE).is_file()
 
 
 # ------------------------------------------------------------------ graph switches

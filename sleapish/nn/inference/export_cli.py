@@ -20,7 +20,7 @@ import sys
 from pprint import pprint
 from typing import Optional, Sequence
 
-from sleapish.nn.inference.export import FORMATS, ExportError, export_model
+from sleapish.nn.inference.export_common import FORMATS, ExportError
 
 
 def _make_export_cli_parser() -> argparse.ArgumentParser:
@@ -97,6 +97,8 @@ def _run(ns, overwrite) -> int:
     for m in ns.models:
         if not os.path.exists(m):
             raise FileNotFoundError(f"Model folder not found: {m}")
+    from sleapish.nn.inference.export import export_model
+
     path = export_model(ns.models, ns.export_path, unrag_outputs=not ns.ragged,
                         max_instances=ns.max_instances, format=ns.format,
                         model_name=ns.model_name, overwrite=overwrite,

@@ -52,6 +52,28 @@ def resolve_model_folder(path: PathLike) -> Path:
     return path
 
 
+def check_model_path(path: PathLike) -> None:
+    """Cheap checks of a `-m` path before TensorFlow is imported: it exists, and a
+    plain folder (not an exported one) holds a config and a Keras checkpoint.
+
+    Raises:
+        ModelFolderError: Naming what is missing.
+    """
+    from sleapish.nn.inference.export_common import is_export_folder
+
+    path = Path(path)
+    if not path.exists():
+        raise ModelFolderError(f"Model folder not found. Received: {str(path)!r}")
+    if not path.is_dir() or is_export_folder(path):  # a file, a zip or an export
+        return
+    if not any((path / n).is_file() for n in ("training_config.json",
+                                              "initial_config.json")):
+        raise ModelFolderError(
+            f"Model folder {path} has no training_config.json. Received: "
+            f"{sorted(q.name for q in path.iterdir())[:8]}")
+    get_keras_model_path(path)
+
+
 def get_keras_model_path(path: PathLike) -> Path:
     """Path of the Keras checkpoint of a model folder (or the file itself).
 

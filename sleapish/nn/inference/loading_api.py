@@ -11,7 +11,7 @@ from sleapish.nn.inference import layers_topdown as LT
 from sleapish.nn.inference import models as M
 from sleapish.nn.inference import predictors as P
 from sleapish.nn.inference import predictors_identity as PI
-from sleapish.nn.inference.export import is_export_folder
+from sleapish.nn.inference.export_common import is_export_folder
 from sleapish.nn.inference.exported import load_exported
 from sleapish.nn.inference.predictors import keras_model_of
 from sleapish.nn.inference.layers import SingleInstanceInferenceLayer

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import List, Tuple
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from sleapish.nn.tracking.sorting import sleap_argsort
 
@@ -39,6 +38,8 @@ def hungarian_matching(cost_matrix: np.ndarray) -> List[Tuple[int, int]]:
     cost = np.asarray(cost_matrix, np.float64)
     if cost.size == 0:
         return []
+    from scipy.optimize import linear_sum_assignment  # a slow import: on use
+
     try:
         rows, cols = linear_sum_assignment(cost)
     except ValueError:

@@ -6,33 +6,64 @@ Example:
     >>> cfg = TrainingJobConfig.load_json("baseline.centroid.json")
     >>> trainer = Trainer.from_config(cfg, training_labels="labels.slp")
     >>> trainer.train()
+
+Every public name is imported from its module on first use, so importing a
+submodule (`sleapish.nn.training.profiles`) does not import TensorFlow.
 """
 
-from sleapish.nn.training.data_readers import (
-    DataReaders,
-    TrainingSetupError,
-    check_config_fits_labels,
-)
-from sleapish.nn.training.losses import OHKMLoss, PartLoss, compute_ohkm_loss
-from sleapish.nn.training.saving import legacy_model_config, save_model_h5
-from sleapish.nn.training.trainer import (
-    TRAINERS,
-    BottomUpModelTrainer,
-    BottomUpMultiClassModelTrainer,
-    CentroidConfmapsModelTrainer,
-    SingleInstanceModelTrainer,
-    TopDownMultiClassModelTrainer,
-    TopdownConfmapsModelTrainer,
-    Trainer,
-    resume,
-)
+import importlib as _importlib
+
+#: Public name -> the module defining it.
+_ORIGINS = {
+    "DataReaders": "sleapish.nn.training.data_readers",
+    "TrainingSetupError": "sleapish.nn.training.data_readers",
+    "check_config_fits_labels": "sleapish.nn.training.data_readers",
+    "OHKMLoss": "sleapish.nn.training.losses",
+    "PartLoss": "sleapish.nn.training.losses",
+    "compute_ohkm_loss": "sleapish.nn.training.losses",
+    "legacy_model_config": "sleapish.nn.training.saving",
+    "save_model_h5": "sleapish.nn.training.saving",
+    "TRAINERS": "sleapish.nn.training.trainer",
+    "BottomUpModelTrainer": "sleapish.nn.training.trainer",
+    "BottomUpMultiClassModelTrainer": "sleapish.nn.training.trainer",
+    "CentroidConfmapsModelTrainer": "sleapish.nn.training.trainer",
+    "SingleInstanceModelTrainer": "sleapish.nn.training.trainer",
+    "TopDownMultiClassModelTrainer": "sleapish.nn.training.trainer",
+    "TopdownConfmapsModelTrainer": "sleapish.nn.training.trainer",
+    "Trainer": "sleapish.nn.training.trainer",
+    "resume": "sleapish.nn.training.trainer",
+}
 
 __all__ = [
-    "DataReaders", "TrainingSetupError", "check_config_fits_labels",
-    "OHKMLoss", "PartLoss", "compute_ohkm_loss",
-    "legacy_model_config", "save_model_h5",
-    "TRAINERS", "Trainer", "SingleInstanceModelTrainer",
-    "CentroidConfmapsModelTrainer", "TopdownConfmapsModelTrainer",
-    "BottomUpModelTrainer", "BottomUpMultiClassModelTrainer",
-    "TopDownMultiClassModelTrainer", "resume",
+    "DataReaders",
+    "TrainingSetupError",
+    "check_config_fits_labels",
+    "OHKMLoss",
+    "PartLoss",
+    "compute_ohkm_loss",
+    "legacy_model_config",
+    "save_model_h5",
+    "TRAINERS",
+    "Trainer",
+    "SingleInstanceModelTrainer",
+    "CentroidConfmapsModelTrainer",
+    "TopdownConfmapsModelTrainer",
+    "BottomUpModelTrainer",
+    "BottomUpMultiClassModelTrainer",
+    "TopDownMultiClassModelTrainer",
+    "resume",
 ]
+
+
+def __getattr__(name):
+    """Import a public name from its module on first access (PEP 562)."""
+    module = _ORIGINS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_ORIGINS))

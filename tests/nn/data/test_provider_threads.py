@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from clean_env import clean_env
+
 SCRIPT = r"""
 import sys, threading
 from sleapish.io.labels import load_file
@@ -32,6 +34,6 @@ def test_two_readers_of_one_video_in_two_threads(shared_data):
     r = subprocess.run([sys.executable, "-c", SCRIPT,
                         str(shared_data / "labels" / "clip.slp"),
                         str(shared_data / "videos")],
-                       capture_output=True, text=True, timeout=300)
+                       capture_output=True, text=True, timeout=300, env=clean_env())
     assert r.returncode == 0, r.stderr[-2000:]
     assert "COUNTS [60, 60]" in r.stdout

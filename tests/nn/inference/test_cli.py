@@ -430,3 +430,96 @@ def test_retrack_options(synthetic, tmp_path):
         "preds.slp.SimpleCandidateMaker.instance_similarity.greedy_matching.slp"]
     with pytest.raises(ValueError, match="takes one predictions .slp"):
         track_main([synthetic.video_path, "--tracking.tracker", "simple"])
+
+
+# ------------------------------------------------------------- first-hour behaviour
+_NO_TF = """
+import sys
+from {module} import main
+sys.argv = ["prog"] + {argv!r}
+try:
+    code = main()
+except SystemExit as e:
+    code = e.code
+print("RESULT", code, "tensorflow" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("module,argv,code", [
+    ("sleapish.nn.inference.cli", ["--help"], 0),
+    ("sleapish.nn.inference.cli", ["--bogus-option"], 2),
+    ("sleapish.nn.inference.cli", ["missing.mp4", "-m", "model"], 2),
+    ("sleapish.nn.inference.cli", ["VIDEO", "-m", "/no/such/model"], 2),
+    ("sleapish.train", ["--help"], 0),
+    ("sleapish.train", ["baseline.centroid", "missing.slp"], 2),
+    ("sleapish.train", ["--resume", "/no/such/run"], 2),
+    ("sleapish.render", ["--help"], 0),
+    ("sleapish.render", ["missing.slp"], 2),
+    ("sleapish.nn.inference.export_cli", ["--help"], 0),
+])
+def test_help_and_bad_input_do_not_import_tensorflow(module, argv, code, synthetic,
+                                                     tmp_path):
+    import subprocess
+    import sys
+
+    from clean_env import clean_env
+
+    argv = [str(synthetic.video_path) if a == "VIDEO" else a for a in argv]
+    script = _NO_TF.format(module=module, argv=argv)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=120, env=clean_env(), cwd=tmp_path)
+    result = r.stdout.split("RESULT")[-1].split()
+    assert result == [str(code), "False"], (r.stdout[-500:], r.stderr[-2000:])
+    if code == 2:  # one error line (after argparse's usage, for option errors)
+        lines = [s for s in r.stderr.splitlines() if s.strip()]
+        assert ": error: " in lines[-1] and "Traceback" not in r.stderr, r.stderr
+        if "--bogus-option" not in argv:
+            assert len(lines) == 1, r.stderr
+
+
+def _wait_for(proc, predicate, timeout=180):
+    import time
+
+    deadline = time.time() + timeout
+    seen = []
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if predicate(line):
+            return seen
+    raise AssertionError("never saw the expected line: " + "".join(seen[-20:]))
+
+
+def test_ctrl_c_during_tracking_exits_130_with_one_line_and_no_output(
+        synthetic, models, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from clean_env import clean_env
+
+    long_video = tmp_path / "long.mp4"
+    from sleapish.datasets import make_synthetic_dataset
+
+    make_synthetic_dataset(tmp_path / "long", n_frames=400, n_animals=2,
+                           image_size=(128, 128), seed=1)
+    shutil.copy(tmp_path / "long" / "synthetic.mp4", long_video)
+    out = tmp_path / "out.slp"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sleapish.nn.inference", str(long_video), "-m", models[2],
+         "--batch_size", "1", "--verbosity", "json", "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+    try:
+        _wait_for(proc, lambda s: s.startswith("{") and '"n_processed"' in s)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err[-3000:]
+    lines = [s for s in err.splitlines() if s.strip()]
+    assert lines == ["sleapish-track: interrupted; no output was written (with "
+                     "--resume, the same command continues from the last checkpoint)"]
+    assert not out.exists() and not list(tmp_path.glob(".*tmp*"))

@@ -15,6 +15,7 @@ import pytest
 import sleapish
 from sleapish.nn._backend import tf
 from sleapish.nn.inference import ExportError, export_cli, export_model, load_model
+from clean_env import clean_env
 
 BOTTOMUP = "minimal_instance.UNet.bottomup"
 CENTROID = "minimal_instance.UNet.centroid"
@@ -127,8 +128,7 @@ def test_saved_model_runs_without_sleapish_and_equals_the_predictor(exports, tmp
     for name, (folder, images, _, _) in exports.items():
         np.save(tmp_path / f"{name}.npy", images)
         lines.append(f"{name}|{folder}|{tmp_path / name}.npy")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    env = clean_env(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
     result = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "out.npz")],
                             input="\n".join(lines), capture_output=True, text=True,
                             env=env, cwd=tmp_path, timeout=600)

@@ -19,6 +19,7 @@ from sleapish.nn.inference.checkpoint import (
     checkpoint_path,
 )
 from sleapish.nn.tracking import make_tracker_by_name
+from clean_env import clean_env
 
 BOTTOMUP = "minimal_instance.UNet.bottomup"
 
@@ -88,8 +89,7 @@ def test_kill_9_then_resume_gives_the_uninterrupted_output(shared_data, tmp_path
     video = str(shared_data / "videos" / "centered_pair_low_quality.mp4")
     common = [video, "-m", model, "--frames", "0-31", "--tracking.tracker", "flow",
               "--verbosity", "none", "--resume", "--checkpoint-frames", "8"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "",
-           FAULT_ENV: "16"}
+    env = clean_env(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="", **{FAULT_ENV: "16"})
     out = tmp_path / "killed.slp"
     cmd = [sys.executable, "-m", "sleapish.nn.inference", *common, "-o", str(out)]
     killed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from training_helpers import tiny_config
+from clean_env import clean_env
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -35,9 +36,7 @@ def _resume_cmd(run):
 
 
 def _env():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "CUDA"))}
-    env.update(PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
-    return env
+    return clean_env()
 
 
 def _weights(path):

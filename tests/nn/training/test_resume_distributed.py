@@ -20,15 +20,13 @@ import numpy as np
 import pytest
 
 from training_helpers import tiny_config
+from clean_env import clean_env
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 def _env(**extra):
-    env = dict(os.environ, PYTHONUNBUFFERED="1", **extra)
-    env.pop("TF_CONFIG", None)
-    env.update(extra)
-    return env
+    return clean_env(**extra)
 
 
 def _epochs(run) -> list:
@@ -229,3 +227,33 @@ def test_resume_under_mirrored_strategy_restores_distributed_optimizer_state(
     assert out["initial_epoch"] == 2 and out["iterations"] == 6 and out["after"] == 9
     assert out["slot_types"] and all("Mirrored" in t for t in out["slot_types"]), out
     assert _epochs(tmp_path / "mirrored_resume") == [0, 1, 2]
+
+
+def test_ctrl_c_during_training_exits_130_and_says_how_to_resume(synthetic, tmp_path):
+    cfg = tiny_config("centroid", tmp_path, run_name="interrupted", epochs=50, batches=5)
+    cfg.save_json(tmp_path / "cfg.json")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sleapish.train", str(tmp_path / "cfg.json"),
+         str(synthetic.labels_path), "--verbosity", "none", "--seed", "1"],
+        cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    state_file = tmp_path / "interrupted" / "resume" / "state.json"
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            if state_file.exists() and json.loads(state_file.read_text())[
+                    "next_epoch"] >= 1:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err[-3000:]
+    lines = [s for s in err.splitlines() if s.strip() and not s.startswith(
+        ("Epoch", "Run folder", "Model:", "Trainer", "Training"))]
+    assert "Traceback" not in err
+    assert lines[-1] == ("sleapish-train: interrupted; continue with: sleapish-train "
+                         f"--resume {tmp_path / 'interrupted'}"), err[-2000:]
+    assert not list((tmp_path / "interrupted").glob(".*tmp*"))
