@@ -343,8 +343,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--search-path", action="append", default=None,
                    help="folder to look for the video in (repeatable)")
     p.add_argument("--no-progress", dest="progress", action="store_false",
-                   help="hide the progress bar")
-    return p
+                   help="hide the progress bar (default: shown)")
+    from sleapish.cli_help import state_defaults
+
+    return state_defaults(p)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

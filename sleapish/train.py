@@ -61,6 +61,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", default="default",
                    choices=["default", "mirrored", "multiworker"],
                    help="distribution strategy (multiworker reads TF_CONFIG)")
+    p.add_argument("--no-report", dest="report", action="store_false",
+                   help="do not write <run>/report.html at the end (default: written; "
+                        "sleapish-report RUN_FOLDER writes it any time)")
     p.add_argument("--keep-resume-state", action="store_true",
                    help="keep <run>/resume (the state --resume reads) after the run "
                         "finishes; by default it is removed then")
@@ -77,7 +80,9 @@ def make_parser() -> argparse.ArgumentParser:
     dev.add_argument("--cpu", action="store_true", help="train on the CPU only")
     dev.add_argument("--gpu", default=None,
                      help="GPU index to use (sets CUDA_VISIBLE_DEVICES)")
-    return p
+    from sleapish.cli_help import state_defaults
+
+    return state_defaults(p)
 
 
 def resolve_job_path(path: str) -> str:
@@ -228,6 +233,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
             else str(e)
         print(f"sleapish-train: error: {msg}", file=sys.stderr)
         return 2
+    trainer.write_report = args.report
     if args.verbosity == "json":
         print(json.dumps({"event": "setup", "run_path": trainer.run_path}))
     try:

@@ -89,14 +89,21 @@ def _run(name: str, tmp_path: Path, monkeypatch, kernel_env: str, shared: Path):
     client = nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=600,
                                      resources={"metadata": {"path": str(cwd)}})
     client.execute()
-    text, images = [], 0
+    text, images, errors = [], 0, []
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             if out.output_type == "stream" and out.name == "stdout":
                 text.append(out.text)
+            elif out.output_type == "stream" and out.name == "stderr":
+                errors.append(out.text)
             elif out.output_type in ("display_data", "execute_result"):
                 images += "image/png" in out.data
                 text.append(out.data.get("text/plain", ""))
+    # TensorFlow's start-up and CUDA-probe lines are hidden in notebooks too.
+    probe = [line for e in errors for line in e.splitlines() if any(
+        w in line for w in ("cuda", "CUDA", "oneDNN", "cuInit", "absl::", "I0000",
+                            "E0000", "W0000"))]
+    assert probe == [], probe
     # Nothing written next to the notebooks or into the working directory's parent.
     assert not list(EXAMPLES.glob("*.slp")) and not (EXAMPLES / "models").exists()
     return "\n".join(text), images

@@ -14,6 +14,8 @@ import logging
 import subprocess
 from typing import Any, Dict, List
 
+from sleapish.cli_help import state_defaults
+
 logger = logging.getLogger(__name__)
 
 DESCRIPTION = """\
@@ -165,7 +167,8 @@ def make_parser() -> argparse.ArgumentParser:
     add_tracking_args(p)
     _add_cluster_args(p.add_argument_group(
         "cluster (sleapish; needs sleapish[cluster]: Ray)"))
-    return p
+    return state_defaults(p)
+
 
 
 def _add_cluster_args(g) -> None:

@@ -57,7 +57,9 @@ def _make_export_cli_parser() -> argparse.ArgumentParser:
                    help="name recorded in info.json (default: none)")
     p.add_argument("--overwrite", action="store_true", default=False,
                    help="replace an existing, non-empty export folder (default: refuse)")
-    return p
+    from sleapish.cli_help import state_defaults
+
+    return state_defaults(p)
 
 
 def export_cli(args: Optional[Sequence[str]] = None) -> int:

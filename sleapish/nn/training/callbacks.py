@@ -36,6 +36,35 @@ from sleapish.nn.training.saving import save_model_h5
 RESUME_DIR = "resume"
 STATE_FILE = "state.json"
 
+#: Fault injection for the tests: `batch:N` (SIGKILL after this process's N-th
+#: training batch), `state:E` (right after epoch E's resume state, before the
+#: epoch's other files) or `eval` (when evaluation starts).
+FAULT_ENV = "SLEAPISH_FAULT_KILL_TRAINING"
+
+
+def fault_point(kind: str, value: Optional[int] = None) -> None:
+    """SIGKILL this process if `FAULT_ENV` names this point (tests only)."""
+    spec = os.environ.get(FAULT_ENV, "")
+    if not spec:
+        return
+    want_kind, _, want = spec.partition(":")
+    if want_kind == kind and (not want or value is None or int(want) == int(value)):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class FaultInjection(keras.callbacks.Callback):
+    """Calls :func:`fault_point` after every training batch (tests only)."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+        fault_point("batch", self.batches)
+
 
 def current_lr(model) -> float:
     """The optimizer's current learning rate as a float."""
@@ -304,6 +333,7 @@ class ResumeCheckpoint(keras.callbacks.Callback):
             "learning_rate": current_lr(self.model),
             "stop_training": bool(self.model.stop_training),
             "callbacks": {k: cb.get_state() for k, cb in self.stateful.items()}})
+        fault_point("state", epoch)
         for cb in self.deferred:
             cb.commit()
         for old in self.folder.glob("epoch_*"):

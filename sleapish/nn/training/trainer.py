@@ -64,6 +64,7 @@ class Trainer:
         eval_max_frames: Evaluate on at most this many frames per split (None: all).
         resume_from: Run folder whose last checkpoint training continues from.
         keep_resume_state: Keep `resume/` after the run finishes (default: removed).
+        write_report: Write `report.html` (see :mod:`sleapish.report`) at the end.
         run_path: The run folder (after setup), or None when outputs are off.
         data_seed: Seed of the training data stream (after setup): `seed`, or a
             random one recorded in the resume state.
@@ -79,6 +80,7 @@ class Trainer:
     eval_max_frames: Optional[int] = None
     resume_from: Optional[str] = None
     keep_resume_state: bool = False
+    write_report: bool = True
     run_path: Optional[str] = None
     data_seed: Optional[int] = None
     pipeline_builder: Any = None
@@ -387,6 +389,8 @@ class Trainer:
             cbs.append(cb)
         for name, cb in stateful.items():
             cb.resume_state = state.get(name)
+        if os.environ.get(C.FAULT_ENV):
+            cbs.append(C.FaultInjection())
         if run is not None:
             cbs.append(C.ResumeCheckpoint(
                 run, stateful, seed=self.seed, data_seed=self.data_seed,
@@ -442,6 +446,8 @@ class Trainer:
             if out.save_visualizations and not out.keep_viz_images:
                 self.cleanup()
             self.evaluate()
+            if self.write_report:
+                self.report()
             if out.zip_outputs:
                 self.package()
             if not self.keep_resume_state:
@@ -471,6 +477,7 @@ class Trainer:
         from sleapish.nn import evals
         from sleapish.nn.data.training import split_labels_by_inds
 
+        C.fault_point("eval")
         predictor = self._predictor()
         results = {}
         splits = [("train", self.data_readers.training_labels_reader),
@@ -494,6 +501,19 @@ class Trainer:
                         metrics.get("oks.mOKS", float("nan")))
             results[split] = metrics
         return results
+
+    def report(self) -> Optional[str]:
+        """Write `<run>/report.html` (:func:`sleapish.report.write_report`); a failure
+        is logged, not raised (the run's results are already saved)."""
+        from sleapish.report import write_report
+
+        try:
+            path = str(write_report(self.run_path))
+        except Exception as e:  # noqa: BLE001 - a report must never fail a run
+            logger.warning("Could not write the training report: %s", e)
+            return None
+        logger.info("Report: %s", path)
+        return path
 
     def cleanup(self) -> None:
         """Delete the `viz` folder."""

@@ -182,3 +182,55 @@ def test_base_checkpoint_initializes_weights(trained_run, synthetic, tmp_path):
     ref = tf_keras.models.load_model(trained_run / "best_model.h5", compile=False)
     for a, b in zip(ref.get_weights(), trainer.keras_model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_training_writes_a_self_contained_html_report(trained_run, tmp_path, capsys):
+    import base64
+    import io
+    import re
+    import zipfile
+    from html.parser import HTMLParser
+
+    import matplotlib.image as mpimg
+
+    from sleapish.report import METRIC_ROWS, main
+
+    text = (trained_run / "report.html").read_text()
+    assert "report.html" in zipfile.ZipFile(trained_run.parent / "cli_run.zip").namelist()
+
+    class Collect(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.imgs, self.headings, self._h = [], [], False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "img":
+                self.imgs.append(dict(attrs)["src"])
+            self._h = tag in ("h2", "h3")
+
+        def handle_data(self, data):
+            if self._h:
+                self.headings.append(data.strip())
+                self._h = False
+
+    c = Collect()
+    c.feed(text)
+    assert c.headings == ["Configuration", "Training", "Losses", "Learning rate",
+                          "Evaluation", "Errors per node", "Validation frames"]
+    assert len(c.imgs) == 4  # losses, lr, per-node errors, validation frames
+    for src in c.imgs:  # every image is embedded and decodes
+        assert src.startswith("data:image/png;base64,")
+        img = mpimg.imread(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
+        assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
+    assert "http" not in re.sub(r'src="data:[^"]+"', "", text)  # nothing external
+    for _, label, _ in METRIC_ROWS:
+        assert f">{label}</td>" in text, label
+    assert "<th>train</th><th>val</th>" in text
+    assert ">multi_instance</td>" in text and ">3 x 3</td>" in text
+
+    out = tmp_path / "r.html"
+    assert main([str(trained_run), "-o", str(out)]) == 0
+    assert out.read_text().count("data:image/png") == 4
+    assert main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("sleapish-report: error:") and "training_config.json" in err
