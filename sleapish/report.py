@@ -60,13 +60,21 @@ class ReportError(ValueError):
 
 
 # ---------------------------------------------------------------------- pieces
-def _png(fig) -> str:
-    """A matplotlib figure as an `<img>` with an embedded PNG (closes the figure)."""
-    import matplotlib.pyplot as plt
+def _figure(ncols: int = 1, nrows: int = 1, figsize=(6.4, 3.6)):
+    """A matplotlib figure and its axes array, outside pyplot: the caller's backend
+    (e.g. a notebook's inline one) is left alone."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
+
+
+def _png(fig) -> str:
+    """A matplotlib figure as an `<img>` with an embedded PNG."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<img alt="chart" src="data:image/png;base64,{data}">'
 
@@ -90,13 +98,9 @@ def _float(v) -> float:
 
 
 def _loss_charts(rows: List[Dict[str, float]]) -> Tuple[str, str]:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     epochs = [int(r["epoch"]) + 1 for r in rows]
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig, axes = _figure(figsize=(6.4, 3.6))
+    ax = axes[0, 0]
     for key in sorted(k for k in rows[0] if k.endswith("loss") and
                       not k.split("loss")[0].count(".")):
         ax.plot(epochs, [r[key] for r in rows], marker="o", ms=3, label=key,
@@ -108,7 +112,8 @@ def _loss_charts(rows: List[Dict[str, float]]) -> Tuple[str, str]:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     losses = _png(fig)
-    fig, ax = plt.subplots(figsize=(6.4, 2.6))
+    fig, axes = _figure(figsize=(6.4, 2.6))
+    ax = axes[0, 0]
     ax.step(epochs, [r.get("lr", float("nan")) for r in rows], where="post")
     ax.set_xlabel("epoch")
     ax.set_ylabel("learning rate")
@@ -147,8 +152,6 @@ def _node_error_chart(metrics: Dict[str, Dict[str, Any]], node_names) -> Optiona
     dists = None if split is None else metrics[split].get("dist.dists")
     if dists is None or np.asarray(dists).size == 0:
         return None
-    import matplotlib.pyplot as plt
-
     d = np.asarray(dists, np.float64)
     names = list(node_names or [f"node {i}" for i in range(d.shape[1])])[:d.shape[1]]
     with np.errstate(all="ignore"):
@@ -159,7 +162,8 @@ def _node_error_chart(metrics: Dict[str, Dict[str, Any]], node_names) -> Optiona
             p50 = np.nanpercentile(d, 50, axis=0)
             p90 = np.nanpercentile(d, 90, axis=0)
     x = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.6 * len(names) + 2), 3.2))
+    fig, axes = _figure(figsize=(max(4.0, 0.6 * len(names) + 2), 3.2))
+    ax = axes[0, 0]
     ax.bar(x - 0.2, p50, 0.4, label="median")
     ax.bar(x + 0.2, p90, 0.4, label="90th percentile")
     ax.set_xticks(x, names, rotation=45, ha="right", fontsize=8)
@@ -185,11 +189,9 @@ def _frame_grid(run: Path, max_frames: int = 6) -> Tuple[Optional[str], str]:
     frames = [lf for lf in gt.labeled_frames if lf.user_instances][:max_frames]
     if not frames:
         return None, "no labeled validation frames"
-    import matplotlib.pyplot as plt
-
     cols = min(3, len(frames))
     rows = (len(frames) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
+    fig, axes = _figure(cols, rows, figsize=(3.2 * cols, 3.2 * rows))
     skeleton = gt.skeletons[0]
     edges = [(skeleton.node_names.index(e.source.name),
               skeleton.node_names.index(e.destination.name)) for e in skeleton.edges]
@@ -290,8 +292,8 @@ def build_report(run_folder) -> str:
         parts.append(_metrics_table(metrics))
         skel = cfg.data.labels.skeletons[0] if cfg.data.labels.skeletons else None
         chart = _node_error_chart(metrics, skel.node_names if skel else None)
-        if chart:
-            parts += ["<h3>Errors per node</h3>", chart]
+        parts += ["<h3>Errors per node</h3>", chart or
+                  '<p class="note">no matched instances to measure errors on</p>']
     else:
         parts.append('<p class="note">no metrics.*.npz in the run folder</p>')
     grid, why = _frame_grid(run)

@@ -45,12 +45,14 @@ def test_backend_import_prints_no_tensorflow_logs():
     # TF 2.21 prints oneDNN/CUDA INFO lines at start-up (which ones depends on the
     # CPU and GPU); they are captured.
     assert out.stderr == "", out.stderr
-    # Asked for, they are exactly what a bare TensorFlow import prints here.
+    # Asked for, they are exactly what a bare TensorFlow import prints here (at the
+    # log level sleapish sets by default).
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, env=clean_env(SLEAPISH_TF_LOGS="1"))
     bare = subprocess.run(
         [sys.executable, "-c", "import tensorflow as tf, tf_keras; "
          "tf.config.list_physical_devices(); "
          "m = tf_keras.Sequential([tf_keras.layers.Dense(2)]); m(tf.zeros((1, 3)))"],
-        capture_output=True, text=True, check=True, env=clean_env())
+        capture_output=True, text=True, check=True,
+        env=clean_env(TF_CPP_MIN_LOG_LEVEL="2"))
     assert _tf_messages(shown.stderr) == _tf_messages(bare.stderr)

@@ -217,7 +217,9 @@ def test_training_writes_a_self_contained_html_report(trained_run, tmp_path, cap
     c.feed(text)
     assert c.headings == ["Configuration", "Training", "Losses", "Learning rate",
                           "Evaluation", "Errors per node", "Validation frames"]
-    assert len(c.imgs) == 4  # losses, lr, per-node errors, validation frames
+    # losses, lr, validation frames, and per-node errors when instances matched
+    has_errors = "no matched instances" not in text
+    assert len(c.imgs) == 3 + has_errors
     for src in c.imgs:  # every image is embedded and decodes
         assert src.startswith("data:image/png;base64,")
         img = mpimg.imread(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
@@ -230,7 +232,7 @@ def test_training_writes_a_self_contained_html_report(trained_run, tmp_path, cap
 
     out = tmp_path / "r.html"
     assert main([str(trained_run), "-o", str(out)]) == 0
-    assert out.read_text().count("data:image/png") == 4
+    assert out.read_text().count("data:image/png") == 3 + has_errors
     assert main([str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("sleapish-report: error:") and "training_config.json" in err
