@@ -11,7 +11,7 @@ Every public name is imported from its module on first use, so importing a
 submodule (`sleapish.nn.training.profiles`) does not import TensorFlow.
 """
 
-import importlib as _importlib
+from sleapish._lazy import lazy_exports as _lazy_exports
 
 #: Public name -> the module defining it.
 _ORIGINS = {
@@ -55,15 +55,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    """Import a public name from its module on first access (PEP 562)."""
-    module = _ORIGINS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_ORIGINS))
+__getattr__, __dir__ = _lazy_exports(__name__, _ORIGINS)
