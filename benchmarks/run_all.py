@@ -126,6 +126,12 @@ def main() -> int:
     print("running bench_tracking ...", flush=True)
     bench_tracking.main([])
     rows.append(("tracking identity and speed on clip.mp4", "see reports/tracking.md", ""))
+    import bench_long_runs
+
+    print("running bench_long_runs ...", flush=True)
+    bench_long_runs.main([])
+    rows.append(("determinism cost; RSS over 1k/5k/10k frames", "see reports/long_runs.md",
+                 ""))
     lines = [
         "# sleapish benchmark report",
         "",
