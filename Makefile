@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: venv demo test bench bench-reference docs clean
+.PHONY: venv demo test test-fast lint bench bench-reference docs clean
 
 $(STAMP): setup.cfg setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ demo: $(STAMP)
 ## The test suite (tests reading ../shared/data skip when it is absent, fail under CI=true).
 test: $(STAMP)
 	$(PY) -m pytest tests --durations=15 $(PYTEST_ARGS)
+
+## The suite without the `slow` tests (trainings, notebooks, docs build, distributed): ~2 min.
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m "not slow" --durations=10 $(PYTEST_ARGS)
+
+## Lint (ruff.toml); .ci/run runs it before the tests.
+lint: $(STAMP)
+	$(PY) -m ruff check .
 
 ## Speed/memory benchmarks; writes benchmarks/reports/report.md.
 bench: $(STAMP)

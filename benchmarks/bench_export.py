@@ -15,7 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 
@@ -58,11 +57,11 @@ def bench_export(rows, n_frames: int = 32, batch: int = 4, rounds: int = 3):
             sig = tf.saved_model.load(str(folder)).signatures["serving_default"]
             batches = [frames[i:i + batch] for i in range(0, n_frames, batch)]
 
-            def python():
+            def python(batches=batches, model=model):
                 for b in batches:
                     model.predict_on_batch(b, numpy=True)
 
-            def exported():
+            def exported(batches=batches, sig=sig):
                 for b in batches:
                     {k: v.numpy() for k, v in sig(image=tf.constant(b)).items()}
 
@@ -74,11 +73,11 @@ def bench_export(rows, n_frames: int = 32, batch: int = 4, rounds: int = 3):
                 t_py.append(_seconds(python))
                 t_ex.append(_seconds(exported))
             lat_py = statistics.median(
-                _seconds(lambda: model.predict_on_batch(one, numpy=True))
+                _seconds(lambda model=model, one=one: model.predict_on_batch(one, numpy=True))
                 for _ in range(15))
             lat_ex = statistics.median(
-                _seconds(lambda: {k: v.numpy() for k, v in
-                                  sig(image=tf.constant(one)).items()})
+                _seconds(lambda sig=sig, one=one: {k: v.numpy() for k, v in
+                                                    sig(image=tf.constant(one)).items()})
                 for _ in range(15))
         fps_py, fps_ex = n_frames / statistics.median(t_py), n_frames / statistics.median(t_ex)
         rows.append((f"{name}: exported SavedModel vs Python predictor, batch {batch}",

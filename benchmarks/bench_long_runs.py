@@ -7,7 +7,8 @@
     batches after 3 warm-up batches is compared. The two runs alternate, twice.
 (b) Memory. Tiny bottom-up and top-down models (trained 10 x 10 batches on a synthetic
     dataset) track a synthetic 128x128 video of 10,000 frames with the simple
-    tracker (`-n 2`, peak threshold 1e-4 so that the barely trained models find instances on every frame), for the first 1k, 5k and 10k frames, each in a fresh
+    tracker (`-n 2`, peak threshold 1e-4 so that the barely trained models find instances on
+    every frame), for the first 1k, 5k and 10k frames, each in a fresh
     `sleapish-track` process whose resident memory is sampled every 0.2 s; the
     peak RSS per length and its growth from 1k to 10k are reported (flat means
     < 10%).

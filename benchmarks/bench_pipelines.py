@@ -15,7 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 
@@ -30,11 +29,22 @@ def _rss_mb() -> float:
 
 def _config(kind, batch_size=4, crop=64):
     from sleapish.nn.config import (
-        BackboneConfig, CenteredInstanceConfmapsHeadConfig, CentroidsHeadConfig,
-        ClassMapsHeadConfig, ClassVectorsHeadConfig, HeadsConfig, ModelConfig,
-        MultiClassBottomUpConfig, MultiClassTopDownConfig, MultiInstanceConfig,
-        MultiInstanceConfmapsHeadConfig, PartAffinityFieldsHeadConfig,
-        SingleInstanceConfmapsHeadConfig, TrainingJobConfig, UNetConfig)
+        BackboneConfig,
+        CenteredInstanceConfmapsHeadConfig,
+        CentroidsHeadConfig,
+        ClassMapsHeadConfig,
+        ClassVectorsHeadConfig,
+        HeadsConfig,
+        ModelConfig,
+        MultiClassBottomUpConfig,
+        MultiClassTopDownConfig,
+        MultiInstanceConfig,
+        MultiInstanceConfmapsHeadConfig,
+        PartAffinityFieldsHeadConfig,
+        SingleInstanceConfmapsHeadConfig,
+        TrainingJobConfig,
+        UNetConfig,
+    )
 
     heads = {
         "single_instance": HeadsConfig(single_instance=SingleInstanceConfmapsHeadConfig(

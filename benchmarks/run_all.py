@@ -105,15 +105,15 @@ def bench_synthetic(rows):
 
 
 def main() -> int:
-    from sleapish.io.files import atomic_write_text
-    import sleapish
-
     from bench_cluster import bench_cluster
     from bench_export import bench_export
     from bench_grouping import bench_grouping
     from bench_inference import bench_inference
     from bench_pipelines import bench_pipelines
     from bench_training import bench_training
+
+    import sleapish
+    from sleapish.io.files import atomic_write_text
 
     rows = []
     for bench in (bench_imports, bench_configs, bench_labels, bench_synthetic,

@@ -7,10 +7,11 @@ and its C++ log spam is silenced unless `TF_CPP_MIN_LOG_LEVEL` is set by the use
 """
 
 import os as _os
+from typing import TYPE_CHECKING
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from sleap_io import (  # noqa: E402
+from sleap_io import (
     Edge,
     Instance,
     LabeledFrame,
@@ -23,19 +24,28 @@ from sleap_io import (  # noqa: E402
     Video,
 )
 
-from sleapish.io import load_file, load_video, read_frames, save_file  # noqa: E402
-from sleapish.version import SLEAP_COMPAT_VERSION, __version__  # noqa: E402
+from sleapish.errors import SleapishError
+from sleapish.io import load_file, load_video, read_frames, save_file
+from sleapish.version import SLEAP_COMPAT_VERSION, __version__
+
+if TYPE_CHECKING:  # for IDEs and type checkers; at run time it is imported on use
+    from sleapish.nn.inference.loading_api import load_model
 
 
-def load_model(*args, **kwargs):
-    """Load trained model folder(s) into a predictor (SLEAP's `sleap.load_model`).
+def __getattr__(name: str):
+    """`sleapish.load_model` (SLEAP's `sleap.load_model`) is imported on first use,
+    so that `import sleapish` does not import TensorFlow."""
+    if name == "load_model":
+        from sleapish.nn.inference.loading_api import load_model
 
-    Imports TensorFlow on first use. See
-    :func:`sleapish.nn.inference.loading_api.load_model` for the arguments.
-    """
-    from sleapish.nn.inference.loading_api import load_model as _load_model
+        globals()["load_model"] = load_model
+        return load_model
+    raise AttributeError(f"module 'sleapish' has no attribute {name!r}")
 
-    return _load_model(*args, **kwargs)
+
+def __dir__():
+    return sorted(set(globals()) | {"load_model"})
+
 
 __all__ = [
     "Edge",
@@ -45,6 +55,7 @@ __all__ = [
     "Node",
     "PredictedInstance",
     "SLEAP_COMPAT_VERSION",
+    "SleapishError",
     "Skeleton",
     "Symmetry",
     "Track",

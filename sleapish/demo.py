@@ -193,14 +193,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--quick", action="store_true",
                         help="a tiny run (60 frames, 2 epochs) to check the plumbing")
-    args = parser.parse_args(argv)
+    from sleapish.cli_errors import add_debug_flag, run_command
+
+    args = add_debug_flag(parser).parse_args(argv)
     if args.quick:
         args.frames, args.epochs, args.batches = 60, 2, 3
-    try:
-        return _run(args)
-    except (FileNotFoundError, ValueError, RuntimeError) as e:
-        print(f"sleapish-demo: error: {e}", file=sys.stderr)
-        return 2
+    return run_command("sleapish-demo", lambda: _run(args), debug=args.debug)
 
 
 def _run(args) -> int:

@@ -31,6 +31,8 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from sleapish.errors import IndexOutOfRangeError, InvalidValueError
+
 PathLike = Union[str, os.PathLike]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -65,13 +67,13 @@ def parse_frames(text: Optional[str], n_frames: int) -> Optional[List[int]]:
             else:
                 out.add(int(part))
         except ValueError:
-            raise ValueError(
+            raise InvalidValueError(
                 f"--frames must look like '0-10,15' (inclusive ranges). "
                 f"Received: {text!r}") from None
     bad = sorted(i for i in out if not 0 <= i < n_frames)
     if bad:
-        raise ValueError(f"--frames out of range for a video of {n_frames} frames. "
-                         f"Received: {bad[:5]}")
+        raise InvalidValueError(f"--frames out of range for a video of {n_frames} frames. "
+                                f"Received: {bad[:5]}")
     return sorted(out)
 
 
@@ -84,8 +86,8 @@ def _parse_crop(text: Optional[str]) -> Optional[Tuple[int, int, int, int]]:
     except ValueError:
         vals = ()
     if len(vals) != 4 or vals[2] <= vals[0] or vals[3] <= vals[1]:
-        raise ValueError("--crop must be 'x1,y1,x2,y2' in pixels with x2 > x1 and "
-                         f"y2 > y1. Received: {text!r}")
+        raise InvalidValueError("--crop must be 'x1,y1,x2,y2' in pixels with x2 > x1 and "
+                                f"y2 > y1. Received: {text!r}")
     return vals  # type: ignore[return-value]
 
 
@@ -99,12 +101,12 @@ def _load(labels_or_path, search_paths):
 
     path = Path(labels_or_path)
     if path.suffix.lower() in _VIDEO_SUFFIXES:
-        raise ValueError(f"{path} is a video, not a labels or predictions file: render "
-                         "the .slp that sleapish-track wrote for it")
+        raise InvalidValueError(f"{path} is a video, not a labels or predictions file: render "
+                                "the .slp that sleapish-track wrote for it")
     labels = load_file(path, search_paths=search_paths)
     if not isinstance(labels, sio.Labels):
-        raise ValueError(f"{path} holds a {type(labels).__name__}, not labels or "
-                         "predictions: render a .slp file")
+        raise InvalidValueError(f"{path} holds a {type(labels).__name__}, not labels or "
+                                "predictions: render a .slp file")
     return labels, path
 
 
@@ -114,25 +116,25 @@ _VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".h264", ".webm", ".mj2", ".t
 
 def _video(labels, video_index: int):
     if not labels.videos:
-        raise ValueError("The labels have no videos to render. Received: 0 videos")
+        raise InvalidValueError("The labels have no videos to render. Received: 0 videos")
     if not 0 <= int(video_index) < len(labels.videos):
-        raise ValueError(f"--video-index must be in [0, {len(labels.videos)}). "
-                         f"Received: {video_index}")
+        raise InvalidValueError(f"--video-index must be in [0, {len(labels.videos)}). "
+                                f"Received: {video_index}")
     return labels.videos[int(video_index)]
 
 
 def _n_video_frames(video) -> int:
     shape = getattr(video, "shape", None)
     if shape is None:
-        raise ValueError(f"Video {video.filename} could not be read (is it available? "
-                         "pass search_paths / --search-path). Received: no shape")
+        raise InvalidValueError(f"Video {video.filename} could not be read (is it available? "
+                                "pass search_paths / --search-path). Received: no shape")
     return int(shape[0])
 
 
 def _check_scale(scale: float) -> float:
     scale = float(scale)
     if not scale > 0:
-        raise ValueError(f"scale must be > 0. Received: {scale}")
+        raise InvalidValueError(f"scale must be > 0. Received: {scale}")
     return scale
 
 
@@ -182,8 +184,8 @@ def render_frame(labels, lf_or_index: Any = 0, *, scale: float = 1.0,
         idx = int(lf_or_index)
         n = len(labels.labeled_frames)
         if not -n <= idx < n:
-            raise IndexError(f"Labeled frame index must be in [0, {n}). "
-                             f"Received: {lf_or_index}")
+            raise IndexOutOfRangeError(f"Labeled frame index must be in [0, {n}). "
+                                       f"Received: {lf_or_index}")
         idx %= n
     img = sio.render_image(labels, lf_ind=idx, **kwargs)
     return np.ascontiguousarray(img[..., :3], dtype=np.uint8)
@@ -239,14 +241,14 @@ def render(labels_or_path, output: Optional[PathLike] = None,
 
     scale = _check_scale(scale)
     if color_by not in COLOR_BY:
-        raise ValueError(f"color_by must be one of {COLOR_BY}. Received: {color_by!r}")
+        raise InvalidValueError(f"color_by must be one of {COLOR_BY}. Received: {color_by!r}")
     if fps is not None and not float(fps) > 0:
-        raise ValueError(f"fps must be > 0. Received: {fps}")
+        raise InvalidValueError(f"fps must be > 0. Received: {fps}")
     labels, path = _load(labels_or_path, search_paths)
     if output is None:
         if path is None:
-            raise ValueError("output is required when rendering a Labels object. "
-                             "Received: output=None")
+            raise InvalidValueError("output is required when rendering a Labels object. "
+                                    "Received: output=None")
         output = Path(f"{path}.mp4")
     output = Path(output)
     video = _video(labels, video_index)
@@ -258,9 +260,9 @@ def render(labels_or_path, output: Optional[PathLike] = None,
     if frame_inds is None:
         frame_inds = sorted({lf.frame_idx for lf in labels.find(video)})
         if not frame_inds:
-            raise ValueError(f"No labeled frames to render in video {video_index} "
-                             f"({video.filename}). Received: 0 labeled frames; pass "
-                             "--frames to render bare video frames")
+            raise InvalidValueError(f"No labeled frames to render in video {video_index} "
+                                    f"({video.filename}). Received: 0 labeled frames; pass "
+                                    "--frames to render bare video frames")
     if output.parent and not output.parent.exists():
         output.parent.mkdir(parents=True, exist_ok=True)
 
@@ -269,8 +271,8 @@ def render(labels_or_path, output: Optional[PathLike] = None,
                  palette=palette, crop=crop)
     if output.suffix.lower() in IMAGE_SUFFIXES:
         if len(frame_inds) != 1:
-            raise ValueError(f"An image output ({output.name}) holds one frame; select "
-                             f"it with --frames. Received: {len(frame_inds)} frames")
+            raise InvalidValueError(f"An image output ({output.name}) holds one frame; select "
+                                    f"it with --frames. Received: {len(frame_inds)} frames")
         found = labels.find(video, frame_inds[0])
         if found:
             img = render_frame(labels, found[0], **style)
@@ -344,24 +346,27 @@ def make_parser() -> argparse.ArgumentParser:
                    help="folder to look for the video in (repeatable)")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="hide the progress bar (default: shown)")
+    from sleapish.cli_errors import add_debug_flag
     from sleapish.cli_help import state_defaults
 
-    return state_defaults(p)
+    return state_defaults(add_debug_flag(p))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run `sleapish-render`; returns an exit code (errors print one clear line)."""
+    from sleapish.cli_errors import run_command
+
     args = make_parser().parse_args(argv)
-    try:
-        out = render(args.data_path, args.output, args.frames,
-                     video_index=args.video_index, fps=args.fps, scale=args.scale,
-                     show_edges=args.show_edges, marker_size=args.marker_size,
-                     line_width=args.line_width, color_by=args.color_by,
-                     palette=args.palette, crop=_parse_crop(args.crop), crf=args.crf,
-                     search_paths=args.search_path, show_progress=args.progress)
-    except (FileNotFoundError, ValueError, TypeError, RuntimeError, IndexError) as e:
-        print(f"sleapish-render: error: {e}", file=sys.stderr)
-        return 2
+    return run_command("sleapish-render", lambda: _render(args), debug=args.debug)
+
+
+def _render(args) -> int:
+    out = render(args.data_path, args.output, args.frames,
+                 video_index=args.video_index, fps=args.fps, scale=args.scale,
+                 show_edges=args.show_edges, marker_size=args.marker_size,
+                 line_width=args.line_width, color_by=args.color_by,
+                 palette=args.palette, crop=_parse_crop(args.crop), crf=args.crf,
+                 search_paths=args.search_path, show_progress=args.progress)
     print(f"Wrote {out}")
     return 0
 

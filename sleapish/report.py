@@ -36,6 +36,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from sleapish.errors import SleapishError
+
 __all__ = ["write_report", "build_report", "main"]
 
 SPLITS = ("train", "val", "test")
@@ -55,7 +57,7 @@ METRIC_ROWS = [
 ]
 
 
-class ReportError(ValueError):
+class ReportError(SleapishError, ValueError):
     """The folder is not a training run folder."""
 
 
@@ -200,7 +202,7 @@ def _frame_grid(run: Path, max_frames: int = 6) -> Tuple[Optional[str], str]:
     for ax, lf in zip(axes.ravel(), frames):
         try:
             img = np.asarray(lf.image)
-        except Exception as e:  # noqa: BLE001 - a frame that will not decode
+        except Exception as e:
             ax.set_title(f"frame {lf.frame_idx}: {type(e).__name__}", fontsize=7)
             continue
         ax.imshow(img.squeeze(), cmap="gray" if img.ndim == 2 or img.shape[-1] == 1
@@ -320,6 +322,7 @@ def write_report(run_folder, output: Optional[os.PathLike] = None) -> Path:
 
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of `sleapish-report`."""
+    from sleapish.cli_errors import add_debug_flag
     from sleapish.cli_help import state_defaults
 
     p = argparse.ArgumentParser(
@@ -330,18 +333,19 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("run_folder", help="the training run folder")
     p.add_argument("-o", "--output", default=None,
                    help="output .html (default: <run_folder>/report.html)")
-    return state_defaults(p)
+    return state_defaults(add_debug_flag(p))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run `sleapish-report`; returns an exit code (errors print one line)."""
+    from sleapish.cli_errors import run_command
+
     args = make_parser().parse_args(argv)
-    try:
-        out = write_report(args.run_folder, args.output)
-    except (ReportError, OSError, ValueError) as e:
-        print(f"sleapish-report: error: {e}", file=sys.stderr)
-        return 2
-    print(f"Wrote {out}")
+    return run_command("sleapish-report", lambda: _write(args), debug=args.debug)
+
+
+def _write(args) -> int:
+    print(f"Wrote {write_report(args.run_folder, args.output)}")
     return 0
 
 

@@ -16,6 +16,8 @@ import os
 import sys
 from typing import Optional, Sequence
 
+from sleapish.errors import InputNotFoundError, InvalidValueError
+
 
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser (SLEAP's options plus `--resume`, `--strategy`, `--seed`)."""
@@ -80,9 +82,10 @@ def make_parser() -> argparse.ArgumentParser:
     dev.add_argument("--cpu", action="store_true", help="train on the CPU only")
     dev.add_argument("--gpu", default=None,
                      help="GPU index to use (sets CUDA_VISIBLE_DEVICES)")
+    from sleapish.cli_errors import add_debug_flag
     from sleapish.cli_help import state_defaults
 
-    return state_defaults(p)
+    return state_defaults(add_debug_flag(p))
 
 
 def resolve_job_path(path: str) -> str:
@@ -100,7 +103,7 @@ def resolve_job_path(path: str) -> str:
 
 def _check_exists(path: Optional[str], what: str) -> None:
     if path and not os.path.exists(path):
-        raise FileNotFoundError(f"{what} not found: {path}")
+        raise InputNotFoundError(f"{what} not found: {path}")
 
 
 def _check_inputs(args, cfg=None) -> None:
@@ -108,18 +111,18 @@ def _check_inputs(args, cfg=None) -> None:
     if args.resume:
         run = args.resume
         if not os.path.isfile(os.path.join(run, "training_config.json")):
-            raise FileNotFoundError(f"{run} is not a sleapish run folder: "
-                                    f"training_config.json is missing. Received: {run}")
+            raise InputNotFoundError(f"{run} is not a sleapish run folder: "
+                                     f"training_config.json is missing. Received: {run}")
         if not os.path.isfile(os.path.join(run, "resume", "state.json")):
-            raise FileNotFoundError(
+            raise InputNotFoundError(
                 f"No resume state in {run}: resume/state.json is missing (the run "
                 "stopped before training started, or finished and removed it; "
                 "--keep-resume-state keeps it). Start the training again instead.")
         return
     labels = args.labels_path or (cfg.data.labels.training_labels if cfg else None)
     if not labels:
-        raise ValueError("No training labels: give LABELS_PATH after the config, or set "
-                         "data.labels.training_labels in it")
+        raise InvalidValueError("No training labels: give LABELS_PATH after the config, or set "
+                                "data.labels.training_labels in it")
     _check_exists(labels, "Training labels file")
     _check_exists(args.val_labels, "Validation labels file")
     _check_exists(args.test_labels, "Test labels file")
@@ -150,10 +153,9 @@ def create_trainer(args):
                       video_search_paths=[v for v in args.video_paths.split(",") if v],
                       keep_resume_state=args.keep_resume_state)
     if args.training_job_path is None:
-        raise ValueError("Give a training config (path or profile name), or --resume "
-                         "RUN_FOLDER. Received: no arguments")
+        raise InvalidValueError("Give a training config (path or profile name), or --resume "
+                                "RUN_FOLDER. Received: no arguments")
     from sleapish.nn.config import TrainingJobConfig
-
     from sleapish.nn.config.overrides import apply_overrides
 
     job_path = resolve_job_path(args.training_job_path)
@@ -197,17 +199,24 @@ def create_trainer(args):
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run `sleapish-train`; returns an exit code (errors print one clear line,
-    Ctrl-C prints one line and returns 130)."""
-    try:
-        return _main(argv)
-    except KeyboardInterrupt:
-        print("sleapish-train: interrupted", file=sys.stderr)
-        return 130
+    """Run `sleapish-train`; returns an exit code (bad input prints one line and
+    returns 2, `--debug` shows its traceback; Ctrl-C prints one line and returns 130)."""
+    from sleapish.cli_errors import run_command
 
-
-def _main(argv: Optional[Sequence[str]]) -> int:
     args = make_parser().parse_args(argv)
+    run = {}
+    return run_command("sleapish-train", lambda: _main(args, run), debug=args.debug,
+                       interrupted=lambda: _interrupted(run.get("trainer")))
+
+
+def _interrupted(trainer) -> str:
+    where = trainer.run_path if trainer is not None else None
+    if where and os.path.exists(os.path.join(where, "resume", "state.json")):
+        return f"interrupted; continue with: sleapish-train --resume {where}"
+    return "interrupted"
+
+
+def _main(args, run: dict) -> int:
     if args.list_profiles:
         from sleapish.nn.training.profiles import PROFILE_DIR, list_profiles
 
@@ -223,27 +232,13 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     elif args.gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(args.gpu)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:  # bad input: one line and exit 2, before any training step
-        trainer = create_trainer(args)
-        trainer.setup()
-    except (OSError, ValueError, TypeError, IndexError) as e:
-        from sleapish.io.labels import MissingVideoError
-
-        msg = e.message("--video-paths FOLDER") if isinstance(e, MissingVideoError) \
-            else str(e)
-        print(f"sleapish-train: error: {msg}", file=sys.stderr)
-        return 2
+    trainer = create_trainer(args)
+    trainer.setup()  # bad input fails here, before any training step
+    run["trainer"] = trainer
     trainer.write_report = args.report
     if args.verbosity == "json":
         print(json.dumps({"event": "setup", "run_path": trainer.run_path}))
-    try:
-        trainer.train()  # errors from here on keep their traceback
-    except KeyboardInterrupt:
-        where = trainer.run_path
-        hint = (f"; continue with: sleapish-train --resume {where}" if where and
-                os.path.exists(os.path.join(where, "resume", "state.json")) else "")
-        print(f"sleapish-train: interrupted{hint}", file=sys.stderr)
-        return 130
+    trainer.train()
     if trainer.run_path:
         print(f"Run folder: {trainer.run_path}")
     return 0

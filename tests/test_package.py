@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import sleap_io as sio
+from clean_env import clean_env
 
 import sleapish
-from clean_env import clean_env
 
 
 def test_version_and_reexports():

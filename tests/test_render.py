@@ -7,10 +7,10 @@ import shutil
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from clean_env import clean_env
 
 from sleapish import render as render_mod
 from sleapish.render import main, parse_frames, render, render_frame
-from clean_env import clean_env
 
 
 @pytest.fixture(scope="module")

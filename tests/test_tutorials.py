@@ -143,7 +143,7 @@ def test_03_tracking_and_evaluation(tmp_path, monkeypatch, kernel_env):
     rows = re.findall(r"^(simplemaxtracks|simple \+ connect breaks)\s+(\d+)\s+(\d+)\s+([\d.]+)",
                       text, flags=re.M)
     assert len(rows) == 2, text
-    for _, n_tracks, switches, right in rows:
+    for _, n_tracks, _switches, right in rows:
         assert int(n_tracks) >= 3 and float(right) > 0.8
     assert int(rows[0][1]) == 3  # max_tracks = the number of animals
     m_oks = _number(r"mOKS \(oks.mOKS\)\s+= ([\d.]+)", text)

@@ -16,6 +16,8 @@ from typing import Tuple, Union
 
 import numpy as np
 
+from sleapish.errors import InvalidValueError
+
 #: Node names, body-frame offsets (pixels along the heading) and blob (sigma, amp).
 _NODES = ("head", "thorax", "abdomen", "tail")
 _OFFSETS = np.array([9.0, 0.0, -9.0, -18.0], dtype=np.float64)
@@ -50,11 +52,11 @@ def simulate_trajectories(n_frames: int, n_animals: int, height: int, width: int
         thorax, abdomen and tail per animal and frame, all inside the image.
     """
     if n_frames < 1 or n_animals < 1:
-        raise ValueError(
+        raise InvalidValueError(
             f"n_frames and n_animals must be >= 1. Received: {n_frames}, {n_animals}")
     margin = 24.0
     if min(height, width) <= 2 * margin + 8:
-        raise ValueError(f"Arena too small for the animals. Received: {height}x{width}")
+        raise InvalidValueError(f"Arena too small for the animals. Received: {height}x{width}")
     rng = np.random.default_rng(seed)
     pos = np.stack([rng.uniform(margin, width - margin, n_animals),
                     rng.uniform(margin, height - margin, n_animals)], axis=-1)
@@ -162,8 +164,8 @@ def make_synthetic_dataset(out_dir: Union[str, os.PathLike], n_frames: int = 64,
     """
     import sleap_io as sio
 
-    from sleapish.io.labels import save_file
     from sleapish.io.files import atomic_output
+    from sleapish.io.labels import save_file
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

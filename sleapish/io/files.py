@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator, Union
 
+from sleapish.errors import InputNotFoundError, OutputExistsError, OutputNotWritableError
+
 PathLike = Union[str, os.PathLike]
 
 
@@ -42,14 +44,19 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
 
     Raises:
         FileNotFoundError: If the output folder does not exist.
+        PermissionError: If it is not writable (`OutputNotWritableError`).
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise FileNotFoundError(
+        raise InputNotFoundError(
             f"Cannot write {path}: folder {folder} does not exist. Received: {path}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix,
-                               dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix,
+                                   dir=folder)
+    except PermissionError:
+        raise OutputNotWritableError(f"Cannot write {path}: no permission to write in "
+                                     f"{folder}") from None
     os.close(fd)
     tmp = Path(tmp)
     try:
@@ -93,20 +100,26 @@ def atomic_folder(path: PathLike, replace: bool = False,
     Raises:
         FileExistsError: If `path` is a file, or a non-empty folder that may not be
             replaced.
+        PermissionError: If the parent folder is not writable
+            (`OutputNotWritableError`).
     """
     import shutil
 
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise FileExistsError(f"Cannot write folder {path}: a file is in the way. "
-                              f"Received: {path}")
+        raise OutputExistsError(f"Cannot write folder {path}: a file is in the way. "
+                                f"Received: {path}")
     if path.is_dir() and not _is_empty_dir(path) and not replace and not (
             replaceable is not None and replaceable(path)):
-        raise FileExistsError(f"{path} exists and is not empty: choose another folder or "
-                              "pass overwrite (--overwrite on the command line).")
+        raise OutputExistsError(f"{path} exists and is not empty: choose another folder or "
+                                "pass overwrite (--overwrite on the command line).")
     parent = path.parent if str(path.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
+    except PermissionError:
+        raise OutputNotWritableError(f"Cannot write folder {path}: no permission to "
+                                     f"write in {parent}") from None
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~current_umask())

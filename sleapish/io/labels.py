@@ -12,13 +12,14 @@ import os
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
+from sleapish.errors import InputNotFoundError, SleapishError
 from sleapish.io.files import atomic_output
 from sleapish.io.video import VIDEO_PLUGIN, VideoReadError, path_basename
 
 PathLike = Union[str, os.PathLike]
 
 
-class MissingVideoError(FileNotFoundError):
+class MissingVideoError(SleapishError, FileNotFoundError):
     """A video of a labels file is found neither where it was nor in the search paths.
 
     Attributes:
@@ -38,8 +39,12 @@ class MissingVideoError(FileNotFoundError):
                 f"{[str(c) for c in self.tried]}. Pass {how} with the folder holding "
                 "it.")
 
+    def cli_message(self) -> str:
+        """The message the command-line tools print (they take `--video-paths`)."""
+        return self.message("--video-paths FOLDER")
 
-class LabelsFileError(ValueError):
+
+class LabelsFileError(SleapishError, ValueError):
     """A labels file could not be read (corrupt, wrong format, empty)."""
 
 
@@ -202,7 +207,7 @@ def load_file(path: PathLike, search_paths: Optional[Sequence[PathLike]] = None,
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Labels file not found. Received: {str(path)!r}")
+        raise InputNotFoundError(f"Labels file not found. Received: {str(path)!r}")
     try:
         if path.suffix.lower() == ".slp":
             labels = sio.load_slp(str(path), open_videos=False)

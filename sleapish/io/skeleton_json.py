@@ -16,10 +16,12 @@ from typing import Any, Dict, List
 
 from sleap_io.model.skeleton import Edge, Node, Skeleton, Symmetry
 
+from sleapish.errors import SleapishError
+
 _BODY, _SYMMETRY = 1, 2
 
 
-class SkeletonJSONError(ValueError):
+class SkeletonJSONError(SleapishError, ValueError):
     """A skeleton in SLEAP's jsonpickle form could not be decoded."""
 
 
@@ -61,7 +63,7 @@ class _Registry:
             try:
                 edge_type = int(obj["py/reduce"][1]["py/tuple"][0])
             except (KeyError, IndexError, TypeError, ValueError):
-                raise _fail("Skeleton edge type is not an EdgeType py/reduce", obj)
+                raise _fail("Skeleton edge type is not an EdgeType py/reduce", obj) from None
             self.objects.append(edge_type)
             return edge_type
         if "py/tuple" in obj:  # not referenced by id in jsonpickle

@@ -18,11 +18,13 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 
+from sleapish.errors import InputNotFoundError, InvalidValueError, SleapishError
+
 #: Decoder used for media files (mp4, avi, ...), pinned for reproducible frames.
 VIDEO_PLUGIN = "opencv"
 
 
-class VideoReadError(RuntimeError):
+class VideoReadError(SleapishError, RuntimeError):
     """A video could not be opened or a frame could not be decoded."""
 
 
@@ -136,13 +138,13 @@ def load_video(filename: Union[str, os.PathLike], grayscale: Optional[bool] = No
 
     path = Path(filename)
     if not path.exists():
-        raise FileNotFoundError(f"Video file not found. Received: {str(filename)!r}")
+        raise InputNotFoundError(f"Video file not found. Received: {str(filename)!r}")
     if path.suffix.lower() not in (".h5", ".hdf5", ".slp") and not path.is_dir():
         kwargs.setdefault("plugin", VIDEO_PLUGIN)
     try:
         video = sio.load_video(str(path), grayscale=grayscale, **kwargs)
         if video.shape is None or len(video) == 0:
-            raise ValueError("no frames")
+            raise InvalidValueError("no frames")
     except Exception as e:  # sleap-io raises many types for undecodable files
         raise VideoReadError(
             f"Could not open {path} as a video ({type(e).__name__}: {e}). "

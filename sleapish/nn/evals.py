@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn.evals_io import (  # noqa: F401  (re-exported)
     RestrictedUnpickler,
     SleapObject,
@@ -113,9 +114,9 @@ def find_frame_pairs(labels_gt, labels_pr, user_labels_only: bool = True) -> Lis
                 continue
             found = frames_pr.get(int(lf_gt.frame_idx), [])
             if len(found) > 1:
-                raise ValueError("More than one labeled frame found in predictions. "
-                                 f"Received: {len(found)} frames for frame_idx "
-                                 f"{lf_gt.frame_idx} of {_video_key(video_pr)}")
+                raise InvalidValueError("More than one labeled frame found in predictions. "
+                                        f"Received: {len(found)} frames for frame_idx "
+                                        f"{lf_gt.frame_idx} of {_video_key(video_pr)}")
             if found:
                 pairs.append((lf_gt, found[0]))
     return pairs
@@ -348,7 +349,8 @@ def compute_dist_metrics(dists_dict: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def compute_pck_metrics(dists: np.ndarray,
-                        thresholds: np.ndarray = np.linspace(1, 10, 10)) -> Dict[str, Any]:
+                        thresholds: np.ndarray = np.linspace(1, 10, 10),  # noqa: B008 (SLEAP's)
+                        ) -> Dict[str, Any]:
     """Percentage of correct keypoints (distance `<` threshold) at each threshold.
 
     Args:
@@ -397,8 +399,8 @@ def compute_visibility_conf(positive_pairs: Sequence[Tuple]) -> Dict[str, Any]:
 def compute_generalized_voc_metrics(
         positive_pairs: Sequence[Tuple], false_negatives: Sequence,
         match_scores: np.ndarray,
-        match_score_thresholds: np.ndarray = np.linspace(0.5, 0.95, 10),
-        recall_thresholds: np.ndarray = np.linspace(0, 1, 101),
+        match_score_thresholds: np.ndarray = np.linspace(0.5, 0.95, 10),  # noqa: B008
+        recall_thresholds: np.ndarray = np.linspace(0, 1, 101),  # noqa: B008
         name: str = "gvoc") -> Dict[str, Any]:
     """VOC-style precision/recall of matched pairs at several match-score thresholds.
 
@@ -519,9 +521,9 @@ def _keras_model(model):
     """The `tf_keras.Model` of a `sleapish.nn.model.Model` (or the model itself)."""
     km = getattr(model, "keras_model", model)
     if km is None or not hasattr(km, "inputs"):
-        raise ValueError("evaluate_model needs a model with a built Keras model "
-                         "(`Model.keras_model`). Received: "
-                         f"{type(model).__name__}")
+        raise InvalidValueError("evaluate_model needs a model with a built Keras model "
+                                "(`Model.keras_model`). Received: "
+                                f"{type(model).__name__}")
     return km
 
 
@@ -560,8 +562,8 @@ def evaluate_model(cfg, labels_gt, model=None, save: bool = True,
         from sleapish.nn.inference.loading_api import predictor_from_models
 
         if model is None:
-            raise ValueError("evaluate_model needs a model (or labels_pr). Received: "
-                             "model=None")
+            raise InvalidValueError("evaluate_model needs a model (or labels_pr). Received: "
+                                    "model=None")
         predictor = predictor_from_models([(cfg, reset_input_layer(_keras_model(model)))],
                                           progress_reporting="none")
         labels_pr = predictor.predict(labels_gt, make_labels=True)

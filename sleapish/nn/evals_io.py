@@ -28,6 +28,7 @@ from typing import Any, Dict, Mapping, Union
 
 import numpy as np
 
+from sleapish.errors import InputNotFoundError, InvalidValueError, SleapishError
 from sleapish.io.files import atomic_output
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ _NUMPY = frozenset({
 _PLACEHOLDER_ROOTS = ("sleap", "attr", "attrs", "cattr", "cattrs", "sleap_io")
 
 
-class UnsafePickleError(pickle.UnpicklingError):
+class UnsafePickleError(SleapishError, pickle.UnpicklingError):
     """A metrics pickle referenced a class or function outside the allowed set."""
 
 
@@ -191,15 +192,15 @@ def _read_sleap_npz(path: Path) -> Dict[str, Any]:
             _, _, dtype = np.lib.format.read_array_header_1_0(fp)
         else:
             _, _, dtype = np.lib.format.read_array_header_2_0(fp)
-        if dtype != object:
-            raise ValueError(f"'metrics' in {path} is not a pickled dict. Received "
-                             f"dtype: {dtype}")
+        if dtype != np.dtype(object):
+            raise InvalidValueError(f"'metrics' in {path} is not a pickled dict. Received "
+                                    f"dtype: {dtype}")
         obj = RestrictedUnpickler(fp).load()
     if isinstance(obj, np.ndarray) and obj.dtype == object and obj.ndim == 0:
         obj = obj[()]
     if not isinstance(obj, dict):
-        raise ValueError(f"'metrics' in {path} is not a dict. Received: "
-                         f"{type(obj).__name__}")
+        raise InvalidValueError(f"'metrics' in {path} is not a dict. Received: "
+                                f"{type(obj).__name__}")
     return _plain(obj)
 
 
@@ -225,7 +226,7 @@ def load_metrics(model_path: PathLike, split: str = "val") -> Dict[str, Any]:
     if path.is_dir():
         path = path / f"metrics.{split}.npz"
     if not path.is_file():
-        raise FileNotFoundError(f"Metrics file not found. Received: {str(path)!r}")
+        raise InputNotFoundError(f"Metrics file not found. Received: {str(path)!r}")
     with np.load(path, allow_pickle=False) as data:
         try:
             metrics = {k: data[k] for k in data.files}

@@ -14,6 +14,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import keras
 
 
@@ -74,7 +75,7 @@ def _edge_list(edges) -> Optional[List[Tuple[str, str]]]:
 
 def _names(names, what: str) -> List:
     if not names:
-        raise ValueError(f"{what} needs at least one name. Received: {names!r}")
+        raise InvalidValueError(f"{what} needs at least one name. Received: {names!r}")
     return list(names)
 
 
@@ -238,7 +239,7 @@ class PartAffinityFieldsHead(Head):
         """
         e = config.edges if config.edges is not None else edges
         if not e:
-            raise ValueError(f"{cls.__name__} needs at least one edge. Received: {e!r}")
+            raise InvalidValueError(f"{cls.__name__} needs at least one edge. Received: {e!r}")
         return cls(edges=e, sigma=config.sigma, output_stride=config.output_stride,
                    loss_weight=config.loss_weight)
 

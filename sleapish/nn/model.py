@@ -11,6 +11,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn import heads as H
 from sleapish.nn._backend import keras
 from sleapish.nn.architectures import (
@@ -89,7 +90,7 @@ def heads_from_config(heads_config, skeleton=None, tracks=None,
     nodes = list(skeleton.node_names) if skeleton is not None else None
     out: List[H.Head] = []
     if kind is None:
-        raise ValueError("HeadsConfig has no head set. Received: all fields None")
+        raise InvalidValueError("HeadsConfig has no head set. Received: all fields None")
     if kind == "single_instance":
         main = H.SingleInstanceConfmapsHead.from_config(cfg, part_names=nodes)
         out, cm_cfg = [main], cfg
@@ -119,7 +120,7 @@ def heads_from_config(heads_config, skeleton=None, tracks=None,
         if update_config:
             cfg.class_vectors.classes = list(vecs.classes)
     else:  # pragma: no cover - HeadsConfig has no other fields
-        raise ValueError(f"Unknown head type. Received: {kind!r}")
+        raise InvalidValueError(f"Unknown head type. Received: {kind!r}")
     if update_config and hasattr(cm_cfg, "part_names"):
         cm_cfg.part_names = list(main.part_names)
     if cm_cfg.offset_refinement:
@@ -150,7 +151,7 @@ class Model:
 
     @classmethod
     def from_config(cls, config, skeleton=None, tracks=None,
-                    update_config: bool = False) -> "Model":
+                    update_config: bool = False) -> Model:
         """Build from a :class:`~sleapish.nn.config.ModelConfig`.
 
         As SLEAP, the backbone is built to end at the main (first) head's output
@@ -167,8 +168,8 @@ class Model:
             ValueError: If no backbone or head is set, or names cannot be inferred.
         """
         if config.backbone.which_oneof() is None:
-            raise ValueError("Backbone architecture (config.model.backbone) was not "
-                             "specified. Received: all fields None")
+            raise InvalidValueError("Backbone architecture (config.model.backbone) was not "
+                                    "specified. Received: all fields None")
         heads = heads_from_config(config.heads, skeleton=skeleton, tracks=tracks,
                                   update_config=update_config)
         config.backbone.which_oneof().output_stride = heads[0].output_stride
@@ -203,7 +204,7 @@ class Model:
         """
         input_shape = tuple(input_shape)
         if len(input_shape) != 3:
-            raise ValueError(
+            raise InvalidValueError(
                 f"input_shape must be (height, width, channels). Received: {input_shape}")
         check_input_size(input_shape, self.maximum_stride, type(self.backbone).__name__)
         x_in = keras.Input(input_shape, name="input")
@@ -225,7 +226,7 @@ class Model:
             return x_main
         matches = [f for f in feats if f.stride == head.output_stride]
         if not matches:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{head.name} has output_stride={head.output_stride}, but the backbone "
                 f"{type(self.backbone).__name__} has features only at strides "
                 f"{sorted({f.stride for f in feats} | {self.backbone.output_stride})}. "
@@ -260,13 +261,13 @@ def transfer_weights(source, target) -> int:
             continue
         src = by_name.get(layer.name) or by_name.get(f"{layer.name}_0")
         if src is None:
-            raise ValueError(
+            raise InvalidValueError(
                 f"No layer named {layer.name!r} (or {layer.name}_0) in the source model. "
                 f"Received layers: {sorted(by_name)[:8]}...")
         src_w, dst_w = src.get_weights(), layer.get_weights()
         shapes = ([w.shape for w in src_w], [w.shape for w in dst_w])
         if shapes[0] != shapes[1]:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Weight shapes of layer {layer.name!r} differ: source {shapes[0]}, "
                 f"target {shapes[1]}. Received: {src.name!r}")
         layer.set_weights(src_w)

@@ -40,19 +40,19 @@ References:
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Text, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import attrs
 import numpy as np
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import tf
-from sleapish.nn.paf_grouping_batch import (  # noqa: F401 - SLEAP's names
+from sleapish.nn.paf_grouping_batch import (
     _as_ragged,
     group_instances_batch,
     match_candidates_batch,
     match_candidates_sample,
 )
-from sleapish.nn.settings import PAFGroupingConfig
 from sleapish.nn.paf_grouping_matching import (
     EdgeConnection,
     EdgeType,
@@ -62,6 +62,7 @@ from sleapish.nn.paf_grouping_matching import (
     make_predicted_instances,
     toposort_edges,
 )
+from sleapish.nn.settings import PAFGroupingConfig
 
 
 # ------------------------------------------------------------------------ candidates
@@ -346,8 +347,8 @@ class PAFScorer:
         instances, peak_vals, scores, *_ = scorer.predict(pafs, peaks, vals, chans)
     """
 
-    part_names: List[Text]
-    edges: List[Tuple[Text, Text]]
+    part_names: List[str]
+    edges: List[Tuple[str, str]]
     pafs_stride: int
     max_edge_length_ratio: float = 0.25
     dist_penalty_weight: float = 1.0
@@ -368,8 +369,8 @@ class PAFScorer:
         names = list(self.part_names)
         missing = sorted({n for e in self.edges for n in e} - set(names))
         if missing:
-            raise ValueError(f"PAFScorer edges name nodes not in part_names "
-                             f"{names}. Received: {missing}")
+            raise InvalidValueError(f"PAFScorer edges name nodes not in part_names "
+                                    f"{names}. Received: {missing}")
         self.edge_inds = [(names.index(s), names.index(d)) for s, d in self.edges]
         self.edge_types = [EdgeType(s, d) for s, d in self.edge_inds]
         self.n_nodes = len(names)
@@ -388,7 +389,7 @@ class PAFScorer:
                     dist_penalty_weight: float = 1.0, n_points: int = 10,
                     min_instance_peaks: Union[int, float] = 0,
                     min_line_scores: float = 0.25,
-                    grouping: Optional[PAFGroupingConfig] = None) -> "PAFScorer":
+                    grouping: Optional[PAFGroupingConfig] = None) -> PAFScorer:
         """Create a scorer from a `MultiInstanceConfig` (`model.heads.multi_instance`).
 
         Args:
@@ -408,8 +409,8 @@ class PAFScorer:
         for field, value in (("confmaps.part_names", config.confmaps.part_names),
                              ("pafs.edges", config.pafs.edges)):
             if value is None:
-                raise ValueError(f"MultiInstanceConfig.{field} must be set (from the "
-                                 f"skeleton) to group peaks. Received: None")
+                raise InvalidValueError(f"MultiInstanceConfig.{field} must be set (from the "
+                                        f"skeleton) to group peaks. Received: None")
         if grouping is None:
             grouping = PAFGroupingConfig(
                 max_edge_length_ratio=max_edge_length_ratio,

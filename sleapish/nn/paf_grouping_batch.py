@@ -10,6 +10,7 @@ from typing import List, Tuple, Union
 
 import numpy as np
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import tf
 from sleapish.nn.paf_grouping_graph import group_instances_graph, match_candidates_graph
 from sleapish.nn.paf_grouping_matching import (
@@ -28,9 +29,9 @@ def _as_ragged(x, sample_inds=None, n_samples=None, rank=2):
         return tf.RaggedTensor.from_value_rowids(x, tf.cast(sample_inds, tf.int64),
                                                  nrows=tf.cast(n_samples, tf.int64))
     if x.shape.rank != rank:
-        raise ValueError(f"Peak inputs must be sample-grouped (ragged, or dense of "
-                         f"rank {rank}), or flat with peak_sample_inds. Received: "
-                         f"shape {x.shape} without peak_sample_inds")
+        raise InvalidValueError(f"Peak inputs must be sample-grouped (ragged, or dense of "
+                                f"rank {rank}), or flat with peak_sample_inds. Received: "
+                                f"shape {x.shape} without peak_sample_inds")
     return tf.RaggedTensor.from_tensor(x)
 
 

@@ -37,6 +37,8 @@ import attrs
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from sleapish.errors import InvalidValueError
+
 
 @attrs.frozen
 class PeakID:
@@ -112,8 +114,8 @@ def toposort_edges(edge_types: Sequence[EdgeType]) -> Tuple[int, ...]:
         in_degree[dst] += 1
     roots = [n for n in nodes if in_degree[n] == 0]
     if not roots:
-        raise ValueError("Skeleton edges have no root node (every node has an incoming "
-                         f"edge). Received: {pairs}")
+        raise InvalidValueError("Skeleton edges have no root node (every node has an incoming "
+                                f"edge). Received: {pairs}")
     visited, queue, order = {roots[0]}, deque([roots[0]]), []
     while queue:
         src = queue.popleft()
@@ -185,7 +187,7 @@ def match_candidates_np(sample_inds, edge_inds, edge_peak_inds, line_scores,
         n_src = len(np.unique(edge_peak_inds[block, 0]))
         n_dst = len(np.unique(edge_peak_inds[block, 1]))
         if n_src * n_dst != len(block):
-            raise ValueError(
+            raise InvalidValueError(
                 "Candidates of an edge must be all (source, destination) peak pairs. "
                 f"Received: {len(block)} candidates for {n_src} sources x {n_dst} "
                 f"destinations (sample {sample_inds[block[0]]}, edge "
@@ -371,8 +373,8 @@ def group_instances_np(peaks, peak_vals, peak_sample_inds, peak_channel_inds,
     m_dst = np.asarray(match_dst_peak_inds, np.int64).reshape(-1)
     m_score = np.asarray(match_line_scores, np.float32).reshape(-1)
     if np.any((p_channel < 0) | (p_channel >= n_nodes)):
-        raise ValueError(f"Peak channel indices must be in [0, {n_nodes}). Received: "
-                         f"{np.unique(p_channel).tolist()}")
+        raise InvalidValueError(f"Peak channel indices must be in [0, {n_nodes}). Received: "
+                                f"{np.unique(p_channel).tolist()}")
     pairs = [_as_pair(e) for e in edge_types]
     order = [int(k) for k in sorted_edge_inds]
 
@@ -495,8 +497,8 @@ def _global_peaks(sample, node, local, n_nodes, counts, starts, grouped, name):
     """Global peak index of the `local`-th peak of `node` in `sample`."""
     group = sample * n_nodes + node
     if len(local) and np.any((local < 0) | (local >= counts[group])):
-        raise ValueError(f"{name} out of range of the node's peaks. Received: "
-                         f"{local.tolist()} for peak counts {counts[group].tolist()}")
+        raise InvalidValueError(f"{name} out of range of the node's peaks. Received: "
+                                f"{local.tolist()} for peak counts {counts[group].tolist()}")
     return grouped[starts[group] + local] if len(local) else local
 
 
@@ -521,7 +523,7 @@ def _group_general(peaks, peak_vals, p_sample, p_channel, m_sample, m_edge, m_sr
                 for node, ind in ((edge_type.src_node_ind, c.src_peak_ind),
                                   (edge_type.dst_node_ind, c.dst_peak_ind)):
                     if not 0 <= ind < len(node_peaks[node]):
-                        raise ValueError(
+                        raise InvalidValueError(
                             f"Match peak index {ind} out of range of node {node}'s "
                             f"{len(node_peaks[node])} peaks (sample {s}).")
         assignments = assign_connections_to_instances(

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from typing import Optional, Tuple
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import tf
 from sleapish.nn.data.instance_cropping import make_centered_bboxes, normalize_bboxes
 
@@ -46,8 +47,8 @@ def _as_float32(x):
 def check_refinement(refinement):
     """Validate a `refinement` argument (None, "integral" or "local"); returns it."""
     if refinement not in _REFINEMENTS:
-        raise ValueError("refinement must be None, 'integral' or 'local'. "
-                         f"Received: {refinement!r}")
+        raise InvalidValueError("refinement must be None, 'integral' or 'local'. "
+                                f"Received: {refinement!r}")
     return refinement
 
 

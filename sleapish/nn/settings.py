@@ -17,25 +17,26 @@ from typing import Optional, Tuple, Union
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn.peak_finding import check_refinement
 
 
 def _finite(instance, attribute, value) -> None:
     if not math.isfinite(value):
-        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a finite "
-                         f"number. Received: {value!r}")
+        raise InvalidValueError(f"{type(instance).__name__}.{attribute.name} must be a finite "
+                                f"number. Received: {value!r}")
 
 
 def _positive(instance, attribute, value) -> None:
     if value < 1:
-        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be >= 1. "
-                         f"Received: {value!r}")
+        raise InvalidValueError(f"{type(instance).__name__}.{attribute.name} must be >= 1. "
+                                f"Received: {value!r}")
 
 
 def _non_negative(instance, attribute, value) -> None:
     if not value >= 0:
-        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be >= 0. "
-                         f"Received: {value!r}")
+        raise InvalidValueError(f"{type(instance).__name__}.{attribute.name} must be >= 0. "
+                                f"Received: {value!r}")
 
 
 def _refinement(instance, attribute, value) -> None:

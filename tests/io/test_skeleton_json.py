@@ -59,7 +59,7 @@ def test_encoding_uses_jsonpickle_references_like_sleap():
 
 
 def test_decodes_old_dict_state_and_sorts_by_insert_index():
-    node = lambda n: {"py/object": "sleap.skeleton.Node",  # noqa: E731
+    node = lambda n: {"py/object": "sleap.skeleton.Node",
                       "py/state": {"name": n, "weight": 1.0}}
     body = {"py/reduce": [{"py/type": "sleap.skeleton.EdgeType"}, {"py/tuple": [1]}]}
     data = {

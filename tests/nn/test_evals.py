@@ -7,7 +7,6 @@ centered_instance model folders, recomputed here from the `labels_gt.val.slp` /
 
 from __future__ import annotations
 
-import pickle
 import sys
 import types
 import zipfile

@@ -8,6 +8,7 @@ import pytest
 
 from sleapish.datasets import synthetic_skeleton
 from sleapish.nn import heads as H
+from sleapish.nn._backend import keras
 from sleapish.nn.config import (
     BackboneConfig,
     CenteredInstanceConfmapsHeadConfig,
@@ -25,7 +26,6 @@ from sleapish.nn.config import (
     SingleInstanceConfmapsHeadConfig,
     UNetConfig,
 )
-from sleapish.nn._backend import keras
 from sleapish.nn.inference.loading import get_model_output_stride
 from sleapish.nn.model import Model, transfer_weights
 
@@ -109,7 +109,8 @@ def test_errors_name_the_values():
     heads = HeadsConfig(multi_instance=MultiInstanceConfig(
         confmaps=MultiInstanceConfmapsHeadConfig(output_stride=2),
         pafs=PartAffinityFieldsHeadConfig(output_stride=1)))
-    with pytest.raises(ValueError, match=r"PartAffinityFieldsHead.*output_stride=1.*\[2, 4, 8, 16\]"):
+    with pytest.raises(ValueError,
+                       match=r"PartAffinityFieldsHead.*output_stride=1.*\[2, 4, 8, 16\]"):
         _build(heads)
     centroid = HeadsConfig(centroid=CentroidsHeadConfig(output_stride=2))
     with pytest.raises(ValueError, match=r"multiple of 16.*\(40, 64, 1\)"):

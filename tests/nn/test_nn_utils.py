@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from clean_env import clean_env
 
 from sleapish.nn._backend import keras, tf

@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sleapish.nn._backend import tf
 from sleapish.nn import paf_grouping_matching as pgm
+from sleapish.nn._backend import tf
 from sleapish.nn.config.model import (
     MultiInstanceConfig,
     MultiInstanceConfmapsHeadConfig,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn.architectures.common import IntermediateFeature
 from sleapish.nn.architectures.encoder_decoder import (
     EncoderDecoder,
@@ -37,7 +38,7 @@ def backbone_from_config(backbone_config):
     """
     name = backbone_config.which_oneof_attrib_name()
     if name is None:
-        raise ValueError("BackboneConfig has no backbone set. Received: all fields None")
+        raise InvalidValueError("BackboneConfig has no backbone set. Received: all fields None")
     return BACKBONE_CLASSES[name].from_config(backbone_config.which_oneof())
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 
+from sleapish.errors import InvalidValueError
+
 
 @attrs.define
 class IntermediateFeature:
@@ -37,7 +39,7 @@ def log2_int(value: int, what: str) -> int:
         ValueError: If `value` is not a positive power of two.
     """
     if value is None or value < 1 or int(value) != value or (int(value) & (int(value) - 1)):
-        raise ValueError(f"{what} must be a positive power of 2. Received: {value!r}")
+        raise InvalidValueError(f"{what} must be a positive power of 2. Received: {value!r}")
     return int(round(math.log2(value)))
 
 
@@ -57,7 +59,7 @@ def check_input_size(input_shape, max_stride: int, name: str) -> None:
         if dim is None:
             continue
         if dim < max_stride or dim % max_stride:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{name} downsamples by {max_stride} (max_stride), so the input {label} "
                 f"must be a positive multiple of {max_stride} (pad_to_stride). "
                 f"Received: input_shape={tuple(input_shape)}"

@@ -21,6 +21,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import keras
 from sleapish.nn.architectures.common import IntermediateFeature
 
@@ -397,7 +398,7 @@ class EncoderDecoder:
             ValueError: If stacked but the decoder does not return to the stem's stride.
         """
         if self.stacks > 1 and self.stem_features_stride != self.decoder_features_stride:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{type(self).__name__} with stacks={self.stacks} needs symmetric encoder "
                 f"and decoder: the decoder must return to the stem stride "
                 f"({self.stem_features_stride}); use a stem for initial downsampling. "

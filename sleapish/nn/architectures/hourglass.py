@@ -13,6 +13,7 @@ from typing import List
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import keras
 from sleapish.nn.architectures.common import log2_int
 from sleapish.nn.architectures.encoder_decoder import (
@@ -109,7 +110,7 @@ class UpsamplingBlock(DecoderBlock):
                    prefix: str = "upsample"):
         """Apply the block; `skip_source` is required (the hourglass's skip)."""
         if skip_source is None:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Hourglass upsampling block {prefix} needs a skip source at stride "
                 f"{None if current_stride is None else current_stride // 2}. "
                 "Received: None")
@@ -169,13 +170,13 @@ class Hourglass(EncoderDecoder):
             interp_method=self.interp_method) for i in range(self.up_blocks)]
 
     @classmethod
-    def from_config(cls, config) -> "Hourglass":
+    def from_config(cls, config) -> Hourglass:
         """Build from a :class:`~sleapish.nn.config.HourglassConfig`."""
         stem_blocks = log2_int(config.stem_stride, "HourglassConfig.stem_stride")
         total = log2_int(config.max_stride, "HourglassConfig.max_stride")
         out = log2_int(config.output_stride, "HourglassConfig.output_stride")
         if stem_blocks > 2 or stem_blocks > total or out > total:
-            raise ValueError(
+            raise InvalidValueError(
                 "HourglassConfig needs stem_stride in (1, 2, 4) and stem_stride, "
                 "output_stride <= max_stride. Received: stem_stride="
                 f"{config.stem_stride}, max_stride={config.max_stride}, output_stride="

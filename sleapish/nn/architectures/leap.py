@@ -6,6 +6,7 @@ from typing import List
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn.architectures.common import log2_int
 from sleapish.nn.architectures.encoder_decoder import (
     EncoderDecoder,
@@ -76,12 +77,12 @@ class LeapCNN(EncoderDecoder):
         return blocks
 
     @classmethod
-    def from_config(cls, config) -> "LeapCNN":
+    def from_config(cls, config) -> LeapCNN:
         """Build from a :class:`~sleapish.nn.config.LEAPConfig`."""
         total = log2_int(config.max_stride, "LEAPConfig.max_stride")
         out = log2_int(config.output_stride, "LEAPConfig.output_stride")
         if out > total:
-            raise ValueError(
+            raise InvalidValueError(
                 "LEAPConfig.output_stride must be <= max_stride. Received: "
                 f"max_stride={config.max_stride}, output_stride={config.output_stride}")
         return cls(stacks=config.stacks, filters=config.filters,

@@ -25,6 +25,7 @@ from typing import Dict, List, Sequence, Tuple, Union
 import attrs
 import numpy as np
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import keras
 from sleapish.nn.architectures import classification_encoders, keras_encoders
 from sleapish.nn.architectures.common import IntermediateFeature
@@ -95,8 +96,8 @@ def make_encoder(encoder: str, input_shape: Sequence[int], pretrained: bool = Fa
         FileNotFoundError: If `pretrained` and the weights file is not on disk.
     """
     if encoder not in _BUILDERS:
-        raise ValueError(f"Unknown encoder. Available: {AVAILABLE_ENCODERS}. "
-                         f"Received: {encoder!r}")
+        raise InvalidValueError(f"Unknown encoder. Available: {AVAILABLE_ENCODERS}. "
+                                f"Received: {encoder!r}")
     weights = (find_pretrained_weights(_WEIGHT_FILES[encoder], encoder)
                if pretrained else None)
     model = _BUILDERS[encoder](tuple(input_shape))
@@ -134,7 +135,7 @@ class UnetPretrainedEncoder:
     pretrained: bool = True
 
     @classmethod
-    def from_config(cls, config) -> "UnetPretrainedEncoder":
+    def from_config(cls, config) -> UnetPretrainedEncoder:
         """Build from a :class:`~sleapish.nn.config.PretrainedEncoderConfig`.
 
         As SLEAP: `log2(32 // output_stride)` decoder blocks with

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import List
 
+from sleapish.errors import InputNotFoundError
+
 
 def weight_search_dirs() -> List[Path]:
     """Folders searched for pretrained weight files, in order."""
@@ -38,7 +40,7 @@ def find_pretrained_weights(filename: str, what: str) -> Path:
     for path in tried:
         if path.is_file():
             return path
-    raise FileNotFoundError(
+    raise InputNotFoundError(
         f"ImageNet weights for {what} were not found and sleapish never downloads them. "
         f"Put {filename} (the file Keras Applications, classification_models or "
         f"efficientnet would download) in one of {[str(p.parent) for p in tried]} "

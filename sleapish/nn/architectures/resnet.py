@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import keras, tf
 from sleapish.nn.architectures.common import IntermediateFeature, log2_int
 from sleapish.nn.architectures.pretrained_weights import find_pretrained_weights
@@ -130,7 +131,7 @@ class ResNetv1:
             self.stack_configs = stack_configs_v1(STAGE_BLOCKS[self.model_name])
 
     @classmethod
-    def from_config(cls, config) -> "ResNetv1":
+    def from_config(cls, config) -> ResNetv1:
         """Build from a :class:`~sleapish.nn.config.ResNetConfig`.
 
         Returns the class named by `config.version` (:class:`ResNet50`,
@@ -142,12 +143,12 @@ class ResNetv1:
         """
         versions = {"ResNet50": ResNet50, "ResNet101": ResNet101, "ResNet152": ResNet152}
         if config.version not in versions:
-            raise ValueError("Invalid ResNet version in the configuration. Received: "
-                             f"{config.version!r}")
+            raise InvalidValueError("Invalid ResNet version in the configuration. Received: "
+                                    f"{config.version!r}")
         log2_int(config.max_stride, "ResNetConfig.max_stride")
         log2_int(config.output_stride, "ResNetConfig.output_stride")
         if config.max_stride > 32 or config.output_stride > config.max_stride:
-            raise ValueError(
+            raise InvalidValueError(
                 "ResNetConfig needs max_stride <= 32 and output_stride <= max_stride. "
                 f"Received: max_stride={config.max_stride}, "
                 f"output_stride={config.output_stride}")
@@ -202,9 +203,9 @@ class ResNetv1:
                 disk.
         """
         if not self.stack_configs:
-            raise ValueError(f"ResNetv1 {self.model_name!r} has no stack_configs (known "
-                             f"names: {sorted(STAGE_BLOCKS)}). Received: "
-                             f"{self.stack_configs!r}")
+            raise InvalidValueError(f"ResNetv1 {self.model_name!r} has no stack_configs (known "
+                                    f"names: {sorted(STAGE_BLOCKS)}). Received: "
+                                    f"{self.stack_configs!r}")
         weights_path = None
         if self.pretrained:
             weights_path = find_pretrained_weights(
@@ -238,8 +239,8 @@ class ResNetv1:
                 if cfg["stride1"] > 1:
                     dilation *= 2
             else:  # pragma: no cover - guarded by from_config
-                raise ValueError(f"Cannot reach output stride "
-                                 f"{self.features_output_stride}. Received: {stride}")
+                raise InvalidValueError(f"Cannot reach output stride "
+                                        f"{self.features_output_stride}. Received: {stride}")
             cfg.update(stride1=stride1, dilation_rate=dilation)
             x = stack_v1(x, **cfg)
             feats.append(IntermediateFeature(x, stride))

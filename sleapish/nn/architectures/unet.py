@@ -6,6 +6,7 @@ from typing import List, Optional
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn.architectures.common import log2_int
 from sleapish.nn.architectures.encoder_decoder import (
     EncoderDecoder,
@@ -127,7 +128,7 @@ class UNet(EncoderDecoder):
         return blocks
 
     @classmethod
-    def from_config(cls, config) -> "UNet":
+    def from_config(cls, config) -> UNet:
         """Build from a :class:`~sleapish.nn.config.UNetConfig`.
 
         As SLEAP: `stem_blocks = log2(stem_stride)`, `down_blocks = log2(max_stride) -
@@ -143,7 +144,7 @@ class UNet(EncoderDecoder):
         total = log2_int(config.max_stride, "UNetConfig.max_stride")
         out = log2_int(config.output_stride, "UNetConfig.output_stride")
         if out > total or stem_blocks > total:
-            raise ValueError(
+            raise InvalidValueError(
                 "UNetConfig.output_stride and stem_stride must be <= max_stride. "
                 f"Received: max_stride={config.max_stride}, output_stride="
                 f"{config.output_stride}, stem_stride={config.stem_stride}")

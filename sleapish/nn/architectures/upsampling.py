@@ -53,7 +53,7 @@ class UpsamplingStack:
     refine_convs_batchnorm: bool = True
 
     @classmethod
-    def from_config(cls, config, output_stride: int) -> "UpsamplingStack":
+    def from_config(cls, config, output_stride: int) -> UpsamplingStack:
         """Build from an :class:`~sleapish.nn.config.UpsamplingConfig`."""
         return cls(output_stride=output_stride, upsampling_stride=config.block_stride,
                    transposed_conv=config.method == "transposed_conv",

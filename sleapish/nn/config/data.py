@@ -11,6 +11,7 @@ from typing import List, Optional
 import attrs
 from sleap_io.model.skeleton import Skeleton
 
+from sleapish.errors import InvalidValueError
 from sleapish.io.skeleton_json import skeleton_signature
 from sleapish.nn.config.utils import fraction, one_of, positive, power_of_two
 
@@ -90,7 +91,7 @@ class PreprocessingConfig:
 
     def __attrs_post_init__(self):
         if self.ensure_rgb and self.ensure_grayscale:
-            raise ValueError(
+            raise InvalidValueError(
                 "PreprocessingConfig: ensure_rgb and ensure_grayscale cannot both be "
                 "True. Received: ensure_rgb=True, ensure_grayscale=True"
             )

@@ -11,6 +11,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn.config.utils import one_of, oneof, positive, power_of_two
 
 
@@ -21,7 +22,7 @@ def _edges_converter(edges):
     out = []
     for e in edges:
         if isinstance(e, (str, bytes)) or len(e) != 2:
-            raise ValueError(
+            raise InvalidValueError(
                 "PartAffinityFieldsHeadConfig.edges must be pairs of node names. "
                 f"Received: {e!r}"
             )

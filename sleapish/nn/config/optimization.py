@@ -9,6 +9,7 @@ from typing import Optional
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn.config.utils import fraction, non_negative, one_of, positive
 
 
@@ -85,7 +86,7 @@ class AugmentationConfig:
             ("brightness_min_val", "brightness_max_val"),
         ]:
             if getattr(self, lo) > getattr(self, hi):
-                raise ValueError(
+                raise InvalidValueError(
                     f"AugmentationConfig.{lo} must be <= {hi}. Received: "
                     f"{lo}={getattr(self, lo)!r}, {hi}={getattr(self, hi)!r}"
                 )

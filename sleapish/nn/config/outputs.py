@@ -10,6 +10,7 @@ from typing import List, Optional
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn.config.utils import one_of, positive
 
 
@@ -113,7 +114,7 @@ class OutputsConfig:
             ValueError: If `run_name` is not set (the trainer sets it first).
         """
         if self.run_name is None:
-            raise ValueError(
+            raise InvalidValueError(
                 "OutputsConfig.run_path needs run_name to be set. Received: None"
             )
         name = (self.run_name_prefix or "") + self.run_name + (self.run_name_suffix or "")

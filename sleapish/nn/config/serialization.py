@@ -18,13 +18,14 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn
 from sleap_io.model.skeleton import Skeleton
 
+from sleapish.errors import InvalidValueError, SleapishError
 from sleapish.io.skeleton_json import skeleton_from_dict, skeleton_to_dict
 from sleapish.nn.config.utils import is_oneof
 
 logger = logging.getLogger(__name__)
 
 
-class ConfigError(ValueError):
+class ConfigError(SleapishError, ValueError):
     """A config (JSON text, file or dict) is invalid; the message names the field."""
 
 
@@ -92,29 +93,29 @@ def parse_json_text(text: str, source: str = "<string>") -> Any:
 def _strict_bool(value, _):
     if isinstance(value, bool):
         return value
-    raise ValueError(f"expected a boolean (true/false). Received: {value!r}")
+    raise InvalidValueError(f"expected a boolean (true/false). Received: {value!r}")
 
 
 def _strict_int(value, _):
     if isinstance(value, bool):
-        raise ValueError(f"expected an integer. Received: {value!r}")
+        raise InvalidValueError(f"expected an integer. Received: {value!r}")
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    raise ValueError(f"expected an integer. Received: {value!r}")
+    raise InvalidValueError(f"expected an integer. Received: {value!r}")
 
 
 def _strict_float(value, _):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"expected a number. Received: {value!r}")
+        raise InvalidValueError(f"expected a number. Received: {value!r}")
     return float(value)
 
 
 def _strict_str(value, _):
     if isinstance(value, str):
         return value
-    raise ValueError(f"expected a string. Received: {value!r}")
+    raise InvalidValueError(f"expected a string. Received: {value!r}")
 
 
 def _make_converter() -> cattrs.Converter:
@@ -132,12 +133,12 @@ def _make_converter() -> cattrs.Converter:
 
         def hook(value, _):
             if not isinstance(value, dict):
-                raise ValueError(
+                raise InvalidValueError(
                     f"{cls.__name__} must be an object with one of "
                     f"{sorted(names)}. Received: {value!r}")
             unknown = sorted(set(value) - names)
             if unknown:
-                raise ValueError(
+                raise InvalidValueError(
                     f"unknown {cls.__name__} field(s) {unknown}; expected one of "
                     f"{list(cls._oneof_names)}. Received: {unknown[0]!r}")
             return base(value, cls)

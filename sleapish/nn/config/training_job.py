@@ -13,6 +13,7 @@ from typing import Any, Dict, Optional, Union
 
 import attrs
 
+from sleapish.errors import InputNotFoundError
 from sleapish.io.files import atomic_write_text
 from sleapish.nn.config.data import DataConfig
 from sleapish.nn.config.model import ModelConfig
@@ -66,7 +67,7 @@ class TrainingJobConfig:
     # ------------------------------------------------------------------ reading
     @classmethod
     def from_json_dicts(cls, json_data_dicts: Dict[str, Any],
-                        source: str = "config") -> "TrainingJobConfig":
+                        source: str = "config") -> TrainingJobConfig:
         """Build a config from parsed JSON dicts (as `json.load` returns them).
 
         Args:
@@ -80,7 +81,7 @@ class TrainingJobConfig:
         return structure_config(json_data_dicts, cls, source=source)
 
     @classmethod
-    def from_json(cls, json_data: str, source: str = "<string>") -> "TrainingJobConfig":
+    def from_json(cls, json_data: str, source: str = "<string>") -> TrainingJobConfig:
         """Build a config from JSON text (`//` and `/* */` comments allowed).
 
         Raises:
@@ -90,7 +91,7 @@ class TrainingJobConfig:
 
     @classmethod
     def load_json(cls, filename: Union[str, os.PathLike],
-                  load_training_config: bool = True) -> "TrainingJobConfig":
+                  load_training_config: bool = True) -> TrainingJobConfig:
         """Load a config from a JSON file or a model folder.
 
         Args:
@@ -160,7 +161,7 @@ def resolve_config_path(path: Union[str, os.PathLike],
         tried.append(str(c))
         if c.is_file():
             return c
-    raise FileNotFoundError(
+    raise InputNotFoundError(
         f"No training config found for {path}. Tried: {tried}")
 
 

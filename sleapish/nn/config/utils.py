@@ -6,6 +6,8 @@ from typing import Any, Iterable, Optional
 
 import attrs
 
+from sleapish.errors import InvalidTypeError, InvalidValueError
+
 
 def oneof(attrs_cls: type) -> type:
     """Make an attrs class a "oneof": at most one of its attributes may be set.
@@ -34,7 +36,7 @@ def oneof(attrs_cls: type) -> type:
         'dog'
     """
     if not attrs.has(attrs_cls):
-        raise TypeError(f"oneof needs an attrs class. Received: {attrs_cls!r}")
+        raise InvalidTypeError(f"oneof needs an attrs class. Received: {attrs_cls!r}")
     original_init = attrs_cls.__init__
     names = [a.name for a in attrs.fields(attrs_cls)]
 
@@ -42,7 +44,7 @@ def oneof(attrs_cls: type) -> type:
         original_init(self, *args, **kwargs)
         set_names = [n for n in names if getattr(self, n) is not None]
         if len(set_names) > 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{attrs_cls.__name__} allows only one of {names} to be set, but "
                 f"{len(set_names)} are set. Received: {set_names}"
             )
@@ -82,7 +84,7 @@ def one_of(choices: Iterable[Any], optional: bool = False):
         if optional and value is None:
             return
         if value not in choices:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{type(instance).__name__}.{attribute.name} must be one of "
                 f"{list(choices)}. Received: {value!r}"
             )
@@ -93,7 +95,7 @@ def one_of(choices: Iterable[Any], optional: bool = False):
 def positive(instance, attribute, value):
     """attrs validator: the value must be > 0 (or `None`)."""
     if value is not None and not value > 0:
-        raise ValueError(
+        raise InvalidValueError(
             f"{type(instance).__name__}.{attribute.name} must be > 0. "
             f"Received: {value!r}"
         )
@@ -102,7 +104,7 @@ def positive(instance, attribute, value):
 def non_negative(instance, attribute, value):
     """attrs validator: the value must be >= 0 (or `None`)."""
     if value is not None and value < 0:
-        raise ValueError(
+        raise InvalidValueError(
             f"{type(instance).__name__}.{attribute.name} must be >= 0. "
             f"Received: {value!r}"
         )
@@ -111,7 +113,7 @@ def non_negative(instance, attribute, value):
 def fraction(instance, attribute, value):
     """attrs validator: the value must lie in [0, 1]."""
     if value is not None and not 0 <= value <= 1:
-        raise ValueError(
+        raise InvalidValueError(
             f"{type(instance).__name__}.{attribute.name} must be in [0, 1]. "
             f"Received: {value!r}"
         )
@@ -120,7 +122,7 @@ def fraction(instance, attribute, value):
 def power_of_two(instance, attribute, value):
     """attrs validator: the value must be a positive power of two (or `None`)."""
     if value is not None and (value < 1 or (int(value) & (int(value) - 1)) != 0):
-        raise ValueError(
+        raise InvalidValueError(
             f"{type(instance).__name__}.{attribute.name} must be a power of 2. "
             f"Received: {value!r}"
         )

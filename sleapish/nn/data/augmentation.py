@@ -28,6 +28,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import tf
 from sleapish.nn.config.optimization import AugmentationConfig
 from sleapish.nn.config.utils import fraction, non_negative, positive
@@ -93,7 +94,7 @@ def affine_matrix(height, width, angle=0.0, translation=(0.0, 0.0), scale=1.0):
     Returns:
         A float32 `(3, 3)` tensor mapping input `(x, y, 1)` to output coordinates.
     """
-    f32 = lambda v: tf.cast(v, tf.float32)  # noqa: E731
+    f32 = lambda v: tf.cast(v, tf.float32)
     cx, cy = (f32(width) - 1.0) / 2.0, (f32(height) - 1.0) / 2.0
     theta, s = f32(angle) * (math.pi / 180.0), f32(scale)
     a, b = s * tf.cos(theta), -s * tf.sin(theta)
@@ -204,16 +205,16 @@ class _PointsTransformer:
         """Validate `ds.element_spec` (see `transform_dataset`); return image shape."""
         who, spec = type(self).__name__, ds.element_spec
         if not isinstance(spec, dict):
-            raise ValueError(f"{who} needs dataset elements that are dicts of tensors. "
-                             f"Received: element_spec={spec!r}")
+            raise InvalidValueError(f"{who} needs dataset elements that are dicts of tensors. "
+                                    f"Received: element_spec={spec!r}")
         check_keys(list(spec), self.input_keys, who)
         img, pts = spec[self.image_key].shape, spec[self.instances_key].shape
         if img.rank is not None and img.rank != 3:
-            raise ValueError(f"{who} needs unbatched images (height, width, channels) in "
-                             f"'{self.image_key}'. Received: shape {img}")
+            raise InvalidValueError(f"{who} needs unbatched images (height, width, channels) in "
+                                    f"'{self.image_key}'. Received: shape {img}")
         if pts.rank is not None and (pts.rank != 3 or pts[-1] not in (2, None)):
-            raise ValueError(f"{who} needs points (n_instances, n_nodes, 2) in "
-                             f"'{self.instances_key}'. Received: shape {pts}")
+            raise InvalidValueError(f"{who} needs points (n_instances, n_nodes, 2) in "
+                                    f"'{self.instances_key}'. Received: shape {pts}")
         return img
 
     #: Distinguishes this transformer's draws from the others' on one example seed.
@@ -326,13 +327,13 @@ class ImgaugAugmenter(_PointsTransformer):
     def __attrs_post_init__(self):
         for lo, hi in _RANGES:
             if getattr(self, lo) > getattr(self, hi):
-                raise ValueError(
+                raise InvalidValueError(
                     f"ImgaugAugmenter.{lo} must be <= {hi}. Received: "
                     f"{lo}={getattr(self, lo)!r}, {hi}={getattr(self, hi)!r}")
 
     @classmethod
     def from_config(cls, config: AugmentationConfig, image_key: str = "image",
-                    instances_key: str = "instances") -> "ImgaugAugmenter":
+                    instances_key: str = "instances") -> ImgaugAugmenter:
         """Build from an :class:`AugmentationConfig` (its crop/flip fields are unused).
 
         Args:
@@ -471,7 +472,7 @@ class RandomCropper(_PointsTransformer):
         h, w = (image_shape[0], image_shape[1]) if image_shape.rank else (None, None)
         if (h is not None and self.crop_height > h) or \
                 (w is not None and self.crop_width > w):
-            raise ValueError(
+            raise InvalidValueError(
                 f"RandomCropper crop ({self.crop_height}, {self.crop_width}) must fit "
                 f"in the image. Received: image shape {image_shape}")
         return self.crop
@@ -485,8 +486,8 @@ def _to_pairs(x) -> Optional[Tuple[Tuple[int, int], ...]]:
     pairs = tuple(tuple(int(i) for i in p) for p in (x.tolist() if hasattr(x, "tolist")
                                                      else x))
     if any(len(p) != 2 for p in pairs):
-        raise ValueError("RandomFlipper.symmetric_inds must be node index pairs of "
-                         f"shape (n_symmetries, 2). Received: {x!r}")
+        raise InvalidValueError("RandomFlipper.symmetric_inds must be node index pairs of "
+                                f"shape (n_symmetries, 2). Received: {x!r}")
     return pairs or None
 
 
@@ -514,7 +515,7 @@ class RandomFlipper(_PointsTransformer):
 
     @classmethod
     def from_skeleton(cls, skeleton, horizontal: bool = True,
-                      probability: float = 0.5) -> "RandomFlipper":
+                      probability: float = 0.5) -> RandomFlipper:
         """Build from a `sleap_io.Skeleton`, using its symmetries.
 
         Args:

@@ -16,10 +16,10 @@ from typing import List, Optional, Sequence, Tuple
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import tf
 from sleapish.nn.data.confidence_maps import drop_instances_outside_grid
-from sleapish.nn.data.utils import ensure_list, expand_to_rank, gaussian_pdf, \
-    image_grid_vectors
+from sleapish.nn.data.utils import ensure_list, expand_to_rank, gaussian_pdf, image_grid_vectors
 
 
 def _edges(edge_source, edge_destination):
@@ -181,12 +181,12 @@ class PartAffinityFieldsGenerator:
     def __attrs_post_init__(self):
         if self.edge_inds is None:
             if not self.skeletons:
-                raise ValueError("PartAffinityFieldsGenerator needs skeletons or "
-                                 "edge_inds. Received: neither")
+                raise InvalidValueError("PartAffinityFieldsGenerator needs skeletons or "
+                                        "edge_inds. Received: neither")
             self.edge_inds = [tuple(int(i) for i in e) for e in self.skeletons[0].edge_inds]
         if not self.edge_inds:
-            raise ValueError("PartAffinityFieldsGenerator needs at least one edge. "
-                             f"Received: {self.edge_inds!r}")
+            raise InvalidValueError("PartAffinityFieldsGenerator needs at least one edge. "
+                                    f"Received: {self.edge_inds!r}")
 
     @property
     def input_keys(self) -> List[str]:

@@ -11,6 +11,7 @@ from typing import List
 
 import attrs
 
+from sleapish.errors import MissingKeyError
 from sleapish.nn._backend import tf
 from sleapish.nn.data.confidence_maps import make_multi_confmaps
 from sleapish.nn.data.utils import image_grid_vectors
@@ -92,8 +93,8 @@ class ClassVectorGenerator:
         spec = input_ds.element_spec
         key = "track_inds" if "track_inds" in spec else "track_ind"
         if key not in spec:
-            raise KeyError("ClassVectorGenerator needs 'track_inds' (frames) or "
-                           f"'track_ind' (crops). Received keys: {sorted(spec)}")
+            raise MissingKeyError("ClassVectorGenerator needs 'track_inds' (frames) or "
+                                  f"'track_ind' (crops). Received keys: {sorted(spec)}")
 
         def fn(ex):
             ex["class_vectors"] = tf.cast(make_class_vectors(ex[key], ex["n_tracks"]),

@@ -11,6 +11,7 @@ from typing import List, Optional
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import tf
 from sleapish.nn.data.utils import ensure_list
 
@@ -85,7 +86,7 @@ class InstanceCentroidFinder:
     instances_key: str = "instances"
 
     @classmethod
-    def from_config(cls, config, skeletons=None) -> "InstanceCentroidFinder":
+    def from_config(cls, config, skeletons=None) -> InstanceCentroidFinder:
         """From an :class:`~sleapish.nn.config.InstanceCroppingConfig`.
 
         Args:
@@ -102,7 +103,7 @@ class InstanceCentroidFinder:
         """
         if isinstance(config.center_on_part, str):
             if skeletons is None:
-                raise ValueError(
+                raise InvalidValueError(
                     "Skeletons must be provided when the config specifies an anchor "
                     f"part. Received: center_on_part={config.center_on_part!r}, "
                     "skeletons=None")
@@ -122,14 +123,14 @@ class InstanceCentroidFinder:
         if not self.center_on_anchor_part:
             return None
         if not self.skeletons or not self.anchor_part_names:
-            raise ValueError("Centering on an anchor part needs skeletons and "
-                             f"anchor_part_names. Received: skeletons={self.skeletons!r}"
-                             f", anchor_part_names={self.anchor_part_names!r}")
+            raise InvalidValueError("Centering on an anchor part needs skeletons and "
+                                    f"anchor_part_names. Received: skeletons={self.skeletons!r}"
+                                    f", anchor_part_names={self.anchor_part_names!r}")
         inds = []
         for skel, name in zip(self.skeletons, self.anchor_part_names):
             if name not in skel.node_names:
-                raise ValueError(f"Anchor part {name!r} is not a node of the skeleton "
-                                 f"{skel.node_names}. Received: {name!r}")
+                raise InvalidValueError(f"Anchor part {name!r} is not a node of the skeleton "
+                                        f"{skel.node_names}. Received: {name!r}")
             inds.append(skel.node_names.index(name))
         return inds
 

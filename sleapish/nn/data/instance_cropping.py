@@ -18,6 +18,7 @@ from typing import List, Optional
 import attrs
 import numpy as np
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import tf
 from sleapish.nn.config.data import InstanceCroppingConfig
 
@@ -59,8 +60,8 @@ def find_instance_crop_size(labels, padding: int = 0, maximum_stride: int = 2,
             extent = float(np.max(np.nanmax(pts, axis=0) - np.nanmin(pts, axis=0)))
             max_length = max(max_length or 0.0, extent, float(min_crop_size - padding))
     if max_length is None:
-        raise ValueError("Cannot infer a crop size: the labels have no user instance "
-                         "with visible points. Received: 0 usable instances")
+        raise InvalidValueError("Cannot infer a crop size: the labels have no user instance "
+                                "with visible points. Received: 0 usable instances")
     max_length += float(padding)
     return int(math.ceil(max_length / float(maximum_stride)) * maximum_stride)
 
@@ -158,8 +159,8 @@ def _repeat(value, n):
 
 def _check_rank3(spec, key: str, who: str) -> None:
     if key not in spec or spec[key].shape.rank != 3:
-        raise ValueError(f"{who} expects single (unbatched) images of rank 3 under "
-                         f"{key!r}. Received: {spec.get(key)}")
+        raise InvalidValueError(f"{who} expects single (unbatched) images of rank 3 under "
+                                f"{key!r}. Received: {spec.get(key)}")
 
 
 @attrs.define
@@ -212,7 +213,7 @@ class InstanceCropper:
 
     @classmethod
     def from_config(cls, config: InstanceCroppingConfig,
-                    crop_size: Optional[int] = None) -> "InstanceCropper":
+                    crop_size: Optional[int] = None) -> InstanceCropper:
         """From an :class:`~sleapish.nn.config.InstanceCroppingConfig`.
 
         Args:
@@ -225,10 +226,10 @@ class InstanceCropper:
         if _is_int(config.crop_size):
             crop_size = config.crop_size
         if not _is_int(crop_size):
-            raise ValueError("InstanceCropper.from_config: the crop size is set neither "
-                             "in the config nor in the arguments. Received: "
-                             f"config.crop_size={config.crop_size!r}, "
-                             f"crop_size={crop_size!r}")
+            raise InvalidValueError("InstanceCropper.from_config: the crop size is set neither "
+                                    "in the config nor in the arguments. Received: "
+                                    f"config.crop_size={config.crop_size!r}, "
+                                    f"crop_size={crop_size!r}")
         return cls(crop_width=int(crop_size), crop_height=int(crop_size),
                    keep_full_image=False)
 

@@ -21,6 +21,7 @@ from typing import List, Optional
 import attrs
 import numpy as np
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import tf
 from sleapish.nn.config.data import PreprocessingConfig
 
@@ -198,8 +199,8 @@ IMAGENET_MODES = {"tf": scale_to_imagenet_tf_mode, "caffe": scale_to_imagenet_ca
 
 def _check_imagenet_mode(instance, attribute, value):
     if value not in (None, *IMAGENET_MODES):
-        raise ValueError(f"Normalizer.imagenet_mode must be one of "
-                         f"{[None, *IMAGENET_MODES]}. Received: {value!r}")
+        raise InvalidValueError(f"Normalizer.imagenet_mode must be one of "
+                                f"{[None, *IMAGENET_MODES]}. Received: {value!r}")
 
 
 @attrs.define
@@ -231,7 +232,7 @@ class Normalizer:
 
     @classmethod
     def from_config(cls, config: PreprocessingConfig,
-                    image_key: str = "image") -> "Normalizer":
+                    image_key: str = "image") -> Normalizer:
         """From a :class:`~sleapish.nn.config.PreprocessingConfig` (always float)."""
         return cls(image_key=image_key, ensure_float=True,
                    ensure_rgb=config.ensure_rgb, ensure_grayscale=config.ensure_grayscale,
@@ -280,8 +281,8 @@ class Normalizer:
         spec = input_ds.element_spec[self.image_key]
         rank = spec.shape.rank
         if rank not in (2, 3, 4):
-            raise ValueError(f"Normalizer expects images of rank 2, 3 or 4 "
-                             f"((n,) h, w[, c]). Received: shape {spec.shape}")
+            raise InvalidValueError(f"Normalizer expects images of rank 2, 3 or 4 "
+                                    f"((n,) h, w[, c]). Received: shape {spec.shape}")
         in_shape = None
         if rank >= 3 and spec.shape[-1] is None:
             first = next(iter(input_ds))[self.image_key]

@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn import heads as H
 from sleapish.nn._backend import tf
 from sleapish.nn.data.confidence_maps import (
@@ -47,7 +48,6 @@ from sleapish.nn.data.providers import LabelsReader, VideoReader
 from sleapish.nn.data.resizing import PointsRescaler, Resizer, SizeMatcher
 from sleapish.nn.data.utils import check_keys, describe_tensors, unrag_example
 
-
 #: Data providers (SLEAP's `PROVIDERS`).
 PROVIDERS = (LabelsReader, VideoReader)
 
@@ -69,13 +69,13 @@ class Pipeline:
     transformers: List[Any] = attrs.field(factory=list)
 
     @classmethod
-    def from_blocks(cls, blocks: Union[Any, Sequence[Any]]) -> "Pipeline":
+    def from_blocks(cls, blocks: Union[Any, Sequence[Any]]) -> Pipeline:
         """Build from a list whose first block may be a provider (or one block)."""
         blocks = list(blocks) if isinstance(blocks, (list, tuple)) else [blocks]
         provider = blocks.pop(0) if blocks and _is_provider(blocks[0]) else None
         if any(_is_provider(b) for b in blocks):
-            raise ValueError("A pipeline has one provider, first. Received: "
-                             f"{[type(b).__name__ for b in blocks]}")
+            raise InvalidValueError("A pipeline has one provider, first. Received: "
+                                    f"{[type(b).__name__ for b in blocks]}")
         return cls(providers=provider, transformers=blocks)
 
     @property
@@ -84,25 +84,25 @@ class Pipeline:
         p = self.providers
         return p[0] if isinstance(p, (list, tuple)) else p
 
-    def append(self, other) -> "Pipeline":
+    def append(self, other) -> Pipeline:
         """Append a transformer or every transformer of another pipeline (in place)."""
         if isinstance(other, Pipeline):
             if other.provider is not None:
                 if self.provider is not None:
-                    raise ValueError("Cannot join two pipelines that both have "
-                                     "providers. Received: 2 providers")
+                    raise InvalidValueError("Cannot join two pipelines that both have "
+                                            "providers. Received: 2 providers")
                 self.providers = other.providers
             self.transformers.extend(other.transformers)
         elif _is_provider(other):
             if self.provider is not None:
-                raise ValueError(f"Pipeline already has a provider. Received: "
-                                 f"{type(other).__name__}")
+                raise InvalidValueError(f"Pipeline already has a provider. Received: "
+                                        f"{type(other).__name__}")
             self.providers = other
         else:
             self.transformers.append(other)
         return self
 
-    def __add__(self, other) -> "Pipeline":
+    def __add__(self, other) -> Pipeline:
         """A new pipeline with `other` appended."""
         return Pipeline(self.providers, list(self.transformers)).append(other)
 
@@ -117,7 +117,7 @@ class Pipeline:
                 the transformer and the keys present).
         """
         if self.provider is None:
-            raise ValueError("Pipeline has no provider. Received: None")
+            raise InvalidValueError("Pipeline has no provider. Received: None")
         ds = self.provider.make_dataset()
         for t in self.transformers:
             if isinstance(ds.element_spec, dict):
@@ -191,8 +191,8 @@ def _check_part_names(names, skeletons, who: str) -> None:
         return
     missing = [n for n in names if n not in skel.node_names]
     if missing:
-        raise ValueError(f"{who}: part names {missing} are not nodes of the labels' "
-                         f"skeleton {skel.node_names}. Received: {list(names)}")
+        raise InvalidValueError(f"{who}: part names {missing} are not nodes of the labels' "
+                                f"skeleton {skel.node_names}. Received: {list(names)}")
 
 
 @attrs.define
@@ -320,8 +320,8 @@ class _ModelPipeline:
     def _crop(self, provider) -> List[Any]:
         crop = self.data_config.instance_cropping
         if crop.crop_size is None:
-            raise ValueError("Top-down pipelines need data.instance_cropping.crop_size "
-                             "(the trainer infers it). Received: None")
+            raise InvalidValueError("Top-down pipelines need data.instance_cropping.crop_size "
+                                    "(the trainer infers it). Received: None")
         return [InstanceCentroidFinder.from_config(crop, skeletons=provider.skeletons),
                 InstanceCropper(crop_width=crop.crop_size, crop_height=crop.crop_size)]
 
@@ -415,8 +415,8 @@ class BottomUpPipeline(_ModelPipeline):
         names = skel.node_names
         missing = [n for e in self.pafs_head.edges for n in e if n not in names]
         if missing:
-            raise ValueError(f"PAF edges use nodes {missing} missing from the skeleton "
-                             f"{names}. Received: {self.pafs_head.edges}")
+            raise InvalidValueError(f"PAF edges use nodes {missing} missing from the skeleton "
+                                    f"{names}. Received: {self.pafs_head.edges}")
         edge_inds = [(names.index(a), names.index(b)) for a, b in self.pafs_head.edges]
         return [PartAffinityFieldsGenerator(sigma=self.pafs_head.sigma,
                                             output_stride=self.pafs_head.output_stride,
@@ -496,8 +496,8 @@ def pipeline_for_model(data_config, optimization_config, model) -> _ModelPipelin
     if kinds == (H.CenteredInstanceConfmapsHead, H.ClassVectorsHead):
         return TopDownMultiClassPipeline(instance_confmap_head=main[0],
                                          class_vectors_head=main[1], **common)
-    raise ValueError(f"No pipeline for heads {[k.__name__ for k in kinds]}. "
-                     f"Received: {[k.__name__ for k in kinds]}")
+    raise InvalidValueError(f"No pipeline for heads {[k.__name__ for k in kinds]}. "
+                            f"Received: {[k.__name__ for k in kinds]}")
 
 
 def labels_to_pipeline(labels, batch_size: Optional[int] = None, prefetch: bool = True,

@@ -9,11 +9,13 @@ video's frames without loading the whole video.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
 import attrs
 import numpy as np
 
+from sleapish.errors import InputNotFoundError, InvalidTypeError, InvalidValueError
 from sleapish.io.video import ensure_open, read_frames, video_shape
 
 
@@ -70,7 +72,7 @@ class LabelsReader:
 
     @classmethod
     def from_filename(cls, filename: Union[str, os.PathLike], user_instances_only=True,
-                      search_paths=None) -> "LabelsReader":
+                      search_paths=None) -> LabelsReader:
         """Load a labels file (videos resolved with `search_paths`) and read it."""
         from sleapish.io.labels import load_file
 
@@ -78,19 +80,20 @@ class LabelsReader:
                    user_instances_only=user_instances_only)
 
     @classmethod
-    def from_user_instances(cls, labels) -> "LabelsReader":
+    def from_user_instances(cls, labels) -> LabelsReader:
         """Reader over the user-labeled frames of `labels`."""
         return cls(labels, user_instances_only=True)
 
     def __attrs_post_init__(self):
         labels = self.labels
         if not labels.skeletons:
-            raise ValueError("LabelsReader needs labels with a skeleton. Received: none")
+            raise InvalidValueError("LabelsReader needs labels with a skeleton. Received: none")
         n_nodes = len(labels.skeletons[0].nodes)
         for s in labels.skeletons[1:]:
             if len(s.nodes) != n_nodes:
-                raise ValueError("LabelsReader needs skeletons with the same number of "
-                                 f"nodes. Received: {[len(s.nodes) for s in labels.skeletons]}")
+                sizes = [len(s.nodes) for s in labels.skeletons]
+                raise InvalidValueError("LabelsReader needs skeletons with the same number "
+                                        f"of nodes. Received: {sizes}")
         indices = (range(len(labels)) if self.example_indices is None
                    else self.example_indices)
         track_index = {id(t): i for i, t in enumerate(labels.tracks)}
@@ -111,11 +114,11 @@ class LabelsReader:
                 skels.append(skel_index.get(id(inst.skeleton), 0))
             lengths.append(len(insts))
         if not rows and self.include_empty:
-            raise ValueError(f"The labels have no labeled frames. Received: {len(labels)}")
+            raise InvalidValueError(f"The labels have no labeled frames. Received: {len(labels)}")
         if not rows:
             kind = "user instances" if self.user_instances_only else "instances"
-            raise ValueError(f"The labels have no labeled frames with {kind} to train on. "
-                             f"Received: {len(labels)} labeled frames")
+            raise InvalidValueError(f"The labels have no labeled frames with {kind} to train on. "
+                                    f"Received: {len(labels)} labeled frames")
         self._cache.update(
             rows=np.array(rows, np.int64), lengths=np.array(lengths, np.int64),
             points=(np.stack(pts) if pts else np.zeros((0, n_nodes, 2), np.float32)),
@@ -207,7 +210,7 @@ class VideoReader:
 
     @classmethod
     def from_filepath(cls, filename, example_indices=None,
-                      grayscale: Optional[bool] = None) -> "VideoReader":
+                      grayscale: Optional[bool] = None) -> VideoReader:
         """Open a video file (pinned decoder) and read it."""
         from sleapish.io.video import load_video
 
@@ -222,8 +225,8 @@ class VideoReader:
         inds = np.asarray(self.example_indices, np.int64).reshape(-1)
         bad = inds[(inds < 0) | (inds >= n)]
         if bad.size:
-            raise ValueError(f"Frame indices out of range for {self.video.filename} "
-                             f"({n} frames). Received: {bad[:5].tolist()}")
+            raise InvalidValueError(f"Frame indices out of range for {self.video.filename} "
+                                    f"({n} frames). Received: {bad[:5].tolist()}")
         self.example_indices = inds
 
     def __len__(self) -> int:
@@ -258,3 +261,81 @@ class VideoReader:
 
         ds = tf.data.Dataset.from_tensor_slices(self.example_indices)
         return ds.map(fetch, num_parallel_calls=1, deterministic=True)
+
+
+@attrs.define
+class ArrayReader:
+    """Provider over an in-memory uint8 array of frames `(n, height, width, c)`.
+
+    Attributes:
+        images: uint8 `(n_frames, height, width, channels)` (a 3-D array gets a
+            channel axis).
+    """
+
+    images: np.ndarray
+
+    def __attrs_post_init__(self):
+        arr = np.asarray(self.images)
+        if arr.ndim == 3:
+            arr = arr[..., None]
+        if arr.ndim != 4:
+            raise InvalidValueError("Frames must be (n_frames, height, width[, channels]). "
+                                    f"Received: shape {np.shape(self.images)}")
+        self.images = arr
+
+    def __len__(self) -> int:
+        """Number of frames."""
+        return len(self.images)
+
+    @property
+    def videos(self) -> list:
+        """A single in-memory video."""
+        import sleap_io as sio
+
+        return [sio.Video(filename="array", backend=None, open_backend=False)]
+
+    def make_dataset(self):
+        """Dataset of `{"image", "frame_ind", "video_ind"}`."""
+        from sleapish.nn._backend import tf
+
+        n = len(self.images)
+        return tf.data.Dataset.from_tensor_slices({
+            "image": self.images, "frame_ind": np.arange(n, dtype=np.int64),
+            "video_ind": np.zeros(n, np.int32)})
+
+
+def make_provider(data, user_instances_only: bool = False):
+    """A provider for any supported input.
+
+    Args:
+        data: A video path, a labels path (`.slp`), a `sleap_io.Video`, a
+            `sleap_io.Labels`, a uint8 array `(n, h, w[, c])`, or a provider.
+        user_instances_only: For labels: which instances to carry (ground truth).
+
+    Raises:
+        FileNotFoundError: For a path that does not exist.
+        TypeError: For anything else.
+    """
+    import sleap_io as sio
+
+    from sleapish.io import load_file, load_video
+
+    if hasattr(data, "make_dataset"):
+        return data
+    if isinstance(data, (str, os.PathLike)):
+        path = Path(data)
+        if not path.exists():
+            raise InputNotFoundError(f"Input not found. Received: {str(data)!r}")
+        if path.suffix.lower() == ".slp":
+            data = load_file(path)
+        else:
+            return VideoReader(load_video(path))
+    if isinstance(data, sio.Labels):
+        return LabelsReader(data, user_instances_only=user_instances_only,
+                            include_empty=True)
+    if isinstance(data, sio.Video):
+        return VideoReader(data)
+    if isinstance(data, np.ndarray):
+        return ArrayReader(data)
+    raise InvalidTypeError("predict() takes a video or labels path, a Video, Labels, a uint8 "
+                           f"array or a provider. Received: {type(data).__name__}")

@@ -13,6 +13,7 @@ from typing import List, Optional, Tuple
 
 import attrs
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import tf
 from sleapish.nn.config.data import PreprocessingConfig
 
@@ -73,8 +74,8 @@ def pad_image_to_stride(image, max_stride: int):
                               [[0, pad_bottom], [0, pad_right], [0, 0]]], axis=0)
         return tf.pad(image, paddings, mode="CONSTANT", constant_values=0)
     if rank not in (3, 4):
-        raise ValueError("pad_to_stride expects an image (h, w, c) or a batch "
-                         f"(n, h, w, c). Received: shape {image.shape}")
+        raise InvalidValueError("pad_to_stride expects an image (h, w, c) or a batch "
+                                f"(n, h, w, c). Received: shape {image.shape}")
     h, w = image.shape[-3], image.shape[-2]
     if stride is not None and h is not None and w is not None:
         pad_bottom, pad_right = find_padding_for_stride(h, w, stride)
@@ -163,7 +164,7 @@ class Resizer:
     def from_config(cls, config: PreprocessingConfig, image_key: str = "image",
                     scale_key: str = "scale", pad_to_stride: Optional[int] = None,
                     keep_full_image: bool = False, full_image_key: str = "full_image",
-                    points_key: Optional[str] = "instances") -> "Resizer":
+                    points_key: Optional[str] = "instances") -> Resizer:
         """From a :class:`~sleapish.nn.config.PreprocessingConfig`.
 
         Args:
@@ -183,10 +184,10 @@ class Resizer:
         if _is_int(config.pad_to_stride):
             pad_to_stride = config.pad_to_stride
         if not _is_int(pad_to_stride):
-            raise ValueError("Resizer.from_config: pad_to_stride must be given as an "
-                             "argument when the config does not set it to an integer. "
-                             f"Received: config.pad_to_stride={config.pad_to_stride!r}, "
-                             f"pad_to_stride={pad_to_stride!r}")
+            raise InvalidValueError("Resizer.from_config: pad_to_stride must be given as an "
+                                    "argument when the config does not set it to an integer. "
+                                    f"Received: config.pad_to_stride={config.pad_to_stride!r}, "
+                                    f"pad_to_stride={pad_to_stride!r}")
         return cls(image_key=image_key, scale_key=scale_key, points_key=points_key,
                    scale=config.input_scaling, pad_to_stride=int(pad_to_stride),
                    keep_full_image=keep_full_image, full_image_key=full_image_key)
@@ -268,7 +269,7 @@ class SizeMatcher:
                     update_config: bool = True, image_key: str = "image",
                     scale_key: str = "scale", keep_full_image: bool = False,
                     full_image_key: str = "full_image",
-                    points_key: Optional[str] = "instances") -> "SizeMatcher":
+                    points_key: Optional[str] = "instances") -> SizeMatcher:
         """From a :class:`~sleapish.nn.config.PreprocessingConfig`.
 
         Args:
@@ -355,8 +356,8 @@ class SizeMatcher:
         spec = input_ds.element_spec
         img_spec = spec[self.image_key]
         if img_spec.shape.rank not in (3, 4):
-            raise ValueError("SizeMatcher expects images (h, w, c) or batches "
-                             f"(n, h, w, c). Received: shape {img_spec.shape}")
+            raise InvalidValueError("SizeMatcher expects images (h, w, c) or batches "
+                                    f"(n, h, w, c). Received: shape {img_spec.shape}")
         out_shape = img_spec.shape[:-3].concatenate(
             [int(self.max_image_height), int(self.max_image_width), img_spec.shape[-1]])
         has_points = self.points_key is not None and self.points_key in spec

@@ -6,6 +6,8 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from sleapish.errors import IndexOutOfRangeError, InvalidValueError
+
 
 def _subset(labels, inds):
     import sleap_io as sio
@@ -25,8 +27,8 @@ def split_labels_by_inds(labels, inds: Sequence[int]):
     inds = [int(i) for i in inds]
     bad = [i for i in inds if not 0 <= i < len(labels)]
     if bad:
-        raise IndexError(f"Labeled frame indices out of range [0, {len(labels)}). "
-                         f"Received: {bad[:5]}")
+        raise IndexOutOfRangeError(f"Labeled frame indices out of range [0, {len(labels)}). "
+                                   f"Received: {bad[:5]}")
     return _subset(labels, inds)
 
 
@@ -50,10 +52,10 @@ def split_labels_train_val(labels, validation_fraction: float,
     """
     n = len(labels)
     if n == 0:
-        raise ValueError("Cannot split empty labels. Received: 0 labeled frames")
+        raise InvalidValueError("Cannot split empty labels. Received: 0 labeled frames")
     if not 0 <= validation_fraction <= 1:
-        raise ValueError(f"validation_fraction must be in [0, 1]. Received: "
-                         f"{validation_fraction}")
+        raise InvalidValueError(f"validation_fraction must be in [0, 1]. Received: "
+                                f"{validation_fraction}")
     if n == 1:
         inds = np.array([0])
         return _subset(labels, inds), inds, _subset(labels, inds), inds

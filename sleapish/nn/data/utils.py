@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Sequence
 
+from sleapish.errors import InvalidValueError, MissingKeyError
 from sleapish.nn._backend import tf
 
 
@@ -89,7 +90,7 @@ def unrag_tensor(x, max_size: int = None, axis: int = 1, pad_value: float = floa
     if not isinstance(x, tf.RaggedTensor):
         return x
     if axis != 1:
-        raise ValueError(f"Only axis 1 can be unragged. Received: axis={axis}")
+        raise InvalidValueError(f"Only axis 1 can be unragged. Received: axis={axis}")
     default = pad_value if x.dtype.is_floating else tf.cast(-1, x.dtype)
     shape = None
     if max_size is not None:
@@ -132,6 +133,6 @@ def check_keys(example_keys: Sequence[str], required: Sequence[str], who: str) -
     """
     missing = [k for k in required if k not in example_keys]
     if missing:
-        raise KeyError(
+        raise MissingKeyError(
             f"{who} needs example keys {list(required)}; missing {missing}. "
             f"Received keys: {sorted(example_keys)}")

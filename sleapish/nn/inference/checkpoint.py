@@ -19,13 +19,14 @@ import time
 from pathlib import Path
 from typing import Any, List, Tuple
 
+from sleapish.errors import SleapishError
 from sleapish.io.files import atomic_output
 
 FAULT_ENV = "SLEAPISH_FAULT_KILL_AFTER_FRAMES"  # fault injection for the tests
 _VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(SleapishError, ValueError):
     """A checkpoint that does not belong to this job or cannot be read."""
 
 

@@ -34,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+from sleapish.cli_errors import run_command
 from sleapish.nn.inference.cli_inputs import (  # noqa: F401 - re-exported
     VIDEO_SUFFIXES,
     CLIInputError,
@@ -52,10 +53,6 @@ from sleapish.nn.inference.cli_parser import (  # noqa: F401 - re-exported
     tracking_options,
 )
 
-# Errors that are the user's input, not a bug: one line on the command line.
-_USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError,
-                RuntimeError, NotImplementedError, TypeError)
-
 
 def main(args: Optional[Sequence[str]] = None) -> int:
     """Run `sleapish-track` (SLEAP's `sleap-track` entry point).
@@ -63,7 +60,7 @@ def main(args: Optional[Sequence[str]] = None) -> int:
     Args:
         args: Command-line arguments (without the program name); paths may be
             `os.PathLike`. None reads `sys.argv` and runs as the command: errors
-            print one line and return 2.
+            print one line and return 2 (`--debug`: the traceback).
 
     Returns:
         0 on success; 2 for a bad input and 130 for Ctrl-C when run as the command.
@@ -76,15 +73,10 @@ def main(args: Optional[Sequence[str]] = None) -> int:
     """
     if args is not None:  # paths may be `pathlib.Path` or `py.path.local` objects
         return _main([os.fspath(a) if isinstance(a, os.PathLike) else a for a in args])
-    try:
-        return _main(None)
-    except _USER_ERRORS as e:
-        print(f"sleapish-track: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("sleapish-track: interrupted; no output was written (with --resume, "
-              "the same command continues from the last checkpoint)", file=sys.stderr)
-        return 130
+    return run_command(
+        "sleapish-track", lambda: _main(None), debug="--debug" in sys.argv[1:],
+        interrupted=lambda: ("interrupted; no output was written (with --resume, the "
+                             "same command continues from the last checkpoint)"))
 
 
 class _Run:

@@ -30,11 +30,13 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import attrs
 
+from sleapish.errors import InvalidValueError, SleapishError
+
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".mj2", ".h5", ".hdf5")
 HDF5_SUFFIXES = (".h5", ".hdf5")
 
 
-class CLIInputError(ValueError):
+class CLIInputError(SleapishError, ValueError):
     """An input or output of `sleapish-track` that cannot be used.
 
     A `ValueError`, as SLEAP's `sleap-track` raises for bad inputs.
@@ -72,13 +74,13 @@ def parse_frames(text: Optional[str], n_frames: Optional[int] = None
             else:
                 out.add(int(part))
         except ValueError:
-            raise ValueError(f"--frames must look like '0-10,15'. Received: {text!r}"
-                             ) from None
+            raise InvalidValueError(f"--frames must look like '0-10,15'. Received: {text!r}"
+                                    ) from None
     if n_frames is not None:
         bad = sorted(i for i in out if not 0 <= i < n_frames)
         if bad:
-            raise ValueError(f"--frames out of range for a video of {n_frames} frames. "
-                             f"Received: {bad[:5]}")
+            raise InvalidValueError(f"--frames out of range for a video of {n_frames} frames. "
+                                    f"Received: {bad[:5]}")
     return sorted(out)
 
 

@@ -14,7 +14,9 @@ import logging
 import subprocess
 from typing import Any, Dict, List
 
+from sleapish.cli_errors import add_debug_flag
 from sleapish.cli_help import state_defaults
+from sleapish.errors import InvalidValueError
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +169,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_tracking_args(p)
     _add_cluster_args(p.add_argument_group(
         "cluster (sleapish; needs sleapish[cluster]: Ray)"))
-    return state_defaults(p)
+    return state_defaults(add_debug_flag(p))
 
 
 
@@ -253,8 +255,8 @@ def make_predictor_from_args(args):
 
     models = getattr(args, "models", None)
     if not models:
-        raise ValueError("No model given: pass -m/--model MODEL_FOLDER. Received: "
-                         f"{models!r}")
+        raise InvalidValueError("No model given: pass -m/--model MODEL_FOLDER. Received: "
+                                f"{models!r}")
     refinement = getattr(args, "refinement", "integral")
     predictor = load_model(
         list(models), peak_threshold=_legacy(args, "peak_threshold", args.peak_threshold),
@@ -314,10 +316,10 @@ def select_devices(args) -> None:
         else:
             try:
                 idx = int(choice)
-                gpus[idx]  # noqa: B018 - range check
+                gpus[idx]
             except (ValueError, IndexError):
-                raise ValueError(f"--gpu must be 'auto' or the index of one of the "
-                                 f"{len(gpus)} GPUs. Received: {choice!r}") from None
+                raise InvalidValueError(f"--gpu must be 'auto' or the index of one of the "
+                                        f"{len(gpus)} GPUs. Received: {choice!r}") from None
         visible = [gpus[idx]]
     try:
         tf.config.set_visible_devices(visible, "GPU")

@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import attrs
 
+from sleapish.errors import InvalidTypeError
 from sleapish.nn.inference.checkpoint import job_key
 
 FAULT_ENV = "SLEAPISH_FAULT_KILL_WORKER_ON"  # fault injection for the tests
@@ -387,7 +388,7 @@ def track_many(videos, model_paths, address: Optional[str] = None,
     args = make_parser().parse_args(argv)
     for k, v in predict_options.items():
         if not hasattr(args, k):
-            raise TypeError(f"track_many got an unknown option {k!r}")
+            raise InvalidTypeError(f"track_many got an unknown option {k!r}")
         setattr(args, k, v)
     args.cluster, args.workers, args.gpus_per_worker = address or "local", workers, \
         gpus_per_worker

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pprint import pprint
 from typing import Optional, Sequence
 
-from sleapish.nn.inference.export_common import FORMATS, ExportError
+from sleapish.errors import InputNotFoundError, InvalidValueError
+from sleapish.nn.inference.export_common import FORMATS
 
 
 def _make_export_cli_parser() -> argparse.ArgumentParser:
@@ -57,9 +57,10 @@ def _make_export_cli_parser() -> argparse.ArgumentParser:
                    help="name recorded in info.json (default: none)")
     p.add_argument("--overwrite", action="store_true", default=False,
                    help="replace an existing, non-empty export folder (default: refuse)")
+    from sleapish.cli_errors import add_debug_flag
     from sleapish.cli_help import state_defaults
 
-    return state_defaults(p)
+    return state_defaults(add_debug_flag(p))
 
 
 def export_cli(args: Optional[Sequence[str]] = None) -> int:
@@ -85,20 +86,18 @@ def export_cli(args: Optional[Sequence[str]] = None) -> int:
         pprint(vars(ns))
         print()
         return _run(ns, overwrite=None if not ns.overwrite else True)
-    try:
-        return _run(ns, overwrite=bool(ns.overwrite))
-    except (ExportError, ValueError, FileNotFoundError, FileExistsError,
-            NotADirectoryError, PermissionError) as e:
-        print(f"sleapish-export: error: {e}", file=sys.stderr)
-        return 2
+    from sleapish.cli_errors import run_command
+
+    return run_command("sleapish-export", lambda: _run(ns, overwrite=bool(ns.overwrite)),
+                       debug=ns.debug)
 
 
 def _run(ns, overwrite) -> int:
     if not ns.models:
-        raise ValueError("No model given: pass -m/--model MODEL_FOLDER. Received: none")
+        raise InvalidValueError("No model given: pass -m/--model MODEL_FOLDER. Received: none")
     for m in ns.models:
         if not os.path.exists(m):
-            raise FileNotFoundError(f"Model folder not found: {m}")
+            raise InputNotFoundError(f"Model folder not found: {m}")
     from sleapish.nn.inference.export import export_model
 
     path = export_model(ns.models, ns.export_path, unrag_outputs=not ns.ragged,

@@ -16,10 +16,11 @@ from typing import Any, Dict, Union
 
 import numpy as np
 
+from sleapish.errors import InputNotFoundError, InvalidValueError
 from sleapish.nn._backend import tf
 from sleapish.nn.inference import predictors as P
 from sleapish.nn.inference import predictors_identity as PI
-from sleapish.nn.inference.export import FROZEN_GRAPH_FILE, read_info
+from sleapish.nn.inference.export_common import FROZEN_GRAPH_FILE, read_info
 from sleapish.nn.inference.layers import convert_channels
 
 PathLike = Union[str, os.PathLike]
@@ -42,8 +43,8 @@ class ExportedInferenceModel:
         name = meta.get("signature", "serving_default")
         self._loaded = tf.saved_model.load(str(self.path))
         if name not in self._loaded.signatures:
-            raise ValueError(f"Exported model {self.path} has no signature {name!r}. "
-                             f"Received signatures: {sorted(self._loaded.signatures)}")
+            raise InvalidValueError(f"Exported model {self.path} has no signature {name!r}. "
+                                    f"Received signatures: {sorted(self._loaded.signatures)}")
         self.signature = self._loaded.signatures[name]
         self.input_shape = tuple(meta.get("input", {}).get("shape", [None] * 4)[1:])
         self.unragged = bool(info.get("unragged_outputs", True))
@@ -54,28 +55,28 @@ class ExportedInferenceModel:
         if want is None or have == want:
             return images
         if {want, have} != {1, 3}:
-            raise ValueError(f"The exported model takes {want}-channel frames. "
-                             f"Received: {have} channels")
+            raise InvalidValueError(f"The exported model takes {want}-channel frames. "
+                                    f"Received: {have} channels")
         return convert_channels(images, grayscale=want == 1).numpy()
 
-    def predict_on_batch(self, data, numpy: bool = True, **kwargs) -> Dict[str, np.ndarray]:
+    def predict_on_batch(self, data, numpy: bool = True) -> Dict[str, np.ndarray]:
         """Predict one batch of uint8 frames (or a dict with "image").
 
         Returns:
             The signature's outputs as numpy arrays, minus sleapish's export-only keys,
             in the layout of `InferenceModel.predict_on_batch(numpy=True)`.
         """
-        del numpy, kwargs
+        del numpy  # always numpy: the SavedModel's outputs are dense
         images = data["image"] if isinstance(data, dict) else data
         images = self._fit_channels(np.asarray(images))
         if images.dtype != np.uint8:
-            raise ValueError(f"Exported models take uint8 frames. Received: "
-                             f"{images.dtype}")
+            raise InvalidValueError(f"Exported models take uint8 frames. Received: "
+                                    f"{images.dtype}")
         h, w = self.input_shape[:2] if len(self.input_shape) == 3 else (None, None)
         if (h is not None and images.shape[1] != h) or (
                 w is not None and images.shape[2] != w):
-            raise ValueError(f"The exported model {self.path} takes {h} x {w} frames. "
-                             f"Received: {images.shape[1]} x {images.shape[2]}")
+            raise InvalidValueError(f"The exported model {self.path} takes {h} x {w} frames. "
+                                    f"Received: {images.shape[1]} x {images.shape[2]}")
         outs = self.signature(image=tf.constant(images))
         return {k: v.numpy() for k, v in outs.items() if k != "instance_class_inds"}
 
@@ -91,7 +92,7 @@ def _configs(path: Path) -> Dict[str, Any]:
 
 
 def load_exported(path: PathLike, batch_size: int = 4,
-                  progress_reporting: str = "rich", tracker=None) -> "P.Predictor":
+                  progress_reporting: str = "rich", tracker=None) -> P.Predictor:
     """The predictor of an export folder.
 
     Args:
@@ -110,12 +111,12 @@ def load_exported(path: PathLike, batch_size: int = 4,
     path = Path(path)
     info = read_info(path)
     if not (path / "saved_model.pb").is_file():
-        raise FileNotFoundError(f"Exported model {path} has no saved_model.pb (only "
-                                f"{FROZEN_GRAPH_FILE}?): re-export it with sleapish.")
+        raise InputNotFoundError(f"Exported model {path} has no saved_model.pb (only "
+                                 f"{FROZEN_GRAPH_FILE}?): re-export it with sleapish.")
     configs = _configs(path)
     if not configs:
-        raise FileNotFoundError(f"Exported model {path} has no configs/ folder: it was "
-                                "not exported from trained model folders.")
+        raise InputNotFoundError(f"Exported model {path} has no configs/ folder: it was "
+                                 "not exported from trained model folders.")
     meta = info.get("sleapish", {})
     kind = meta.get("predictor")
     classes = {"SingleInstancePredictor": P.SingleInstancePredictor,
@@ -124,8 +125,8 @@ def load_exported(path: PathLike, batch_size: int = 4,
                "BottomUpPredictor": P.BottomUpPredictor,
                "BottomUpMultiClassPredictor": PI.BottomUpMultiClassPredictor}
     if kind not in classes:
-        raise ValueError(f"Exported model {path} names an unknown predictor. Received: "
-                         f"{kind!r}")
+        raise InvalidValueError(f"Exported model {path} names an unknown predictor. Received: "
+                                f"{kind!r}")
     fields = {"centroid": "centroid_config", "centered_instance": "confmap_config",
               "multi_class_topdown": "confmap_config",
               "single_instance": "confmap_config", "multi_instance": "bottomup_config",

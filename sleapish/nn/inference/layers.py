@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
+from sleapish.errors import InvalidTypeError, InvalidValueError, MissingKeyError
 from sleapish.nn._backend import keras, tf
 from sleapish.nn.data.normalization import ensure_float as _ensure_float
 from sleapish.nn.data.resizing import pad_image_to_stride as _pad_to_stride
@@ -66,9 +67,9 @@ def infer_output_stride(keras_model, output_ind: int) -> int:
         shapes = [shapes]
     out_h = tf.TensorShape(shapes[output_ind])[1]
     if not out_h or _STRIDE_PROBE_SIZE % out_h:
-        raise ValueError("Cannot infer the output stride of the model; pass it "
-                         f"explicitly. Received: output shape {shapes[output_ind]} for "
-                         f"a {probe} input")
+        raise InvalidValueError("Cannot infer the output stride of the model; pass it "
+                                f"explicitly. Received: output shape {shapes[output_ind]} for "
+                                f"a {probe} input")
     return _STRIDE_PROBE_SIZE // out_h
 
 
@@ -77,9 +78,9 @@ def require_head(keras_model, index: Optional[int], name: str) -> int:
     if index is None:
         index = find_head(keras_model, name)
     if index is None:
-        raise ValueError(f"Index of the {name} output tensor must be specified if no "
-                         f"model output is named '{name}'. Received: outputs "
-                         f"{list(keras_model.output_names)}")
+        raise InvalidValueError(f"Index of the {name} output tensor must be specified if no "
+                                f"model output is named '{name}'. Received: outputs "
+                                f"{list(keras_model.output_names)}")
     return int(index)
 
 
@@ -209,8 +210,8 @@ def get_images(data):
     """The image batch of a layer input (a tensor, or a dict with an "image" key)."""
     if isinstance(data, dict):
         if "image" not in data:
-            raise KeyError(f"Inference inputs must hold an 'image' key. Received keys: "
-                           f"{sorted(data)}")
+            raise MissingKeyError(f"Inference inputs must hold an 'image' key. Received keys: "
+                                  f"{sorted(data)}")
         return data["image"]
     return data
 
@@ -273,8 +274,8 @@ class InferenceLayer(SettingsMixin, keras.layers.Layer):
                                              refinement=refinement,
                                              integral_patch_size=integral_patch_size)
         elif not isinstance(peak_finding, PeakFindingConfig):
-            raise TypeError("peak_finding must be a PeakFindingConfig. Received: "
-                            f"{type(peak_finding).__name__}")
+            raise InvalidTypeError("peak_finding must be a PeakFindingConfig. Received: "
+                                   f"{type(peak_finding).__name__}")
         self.peak_finding = peak_finding
         self.return_confmaps = bool(return_confmaps)
         return int(output_stride)

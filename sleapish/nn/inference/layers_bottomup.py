@@ -15,7 +15,6 @@ from typing import Dict, Optional
 
 from sleapish.nn._backend import tf
 from sleapish.nn.identity import classify_peaks_from_maps
-from sleapish.nn.settings import PeakFindingConfig, PeakFindingMixin
 from sleapish.nn.inference.layers import (
     InferenceLayer,
     get_images,
@@ -25,6 +24,7 @@ from sleapish.nn.inference.layers import (
     model_outputs,
     require_head,
 )
+from sleapish.nn.settings import PeakFindingConfig, PeakFindingMixin
 
 
 def _unscale(points, input_scale: float):

@@ -8,6 +8,8 @@ import warnings
 from pathlib import Path
 from typing import Optional, Union
 
+from sleapish.errors import InvalidValueError, SleapishError
+
 PathLike = Union[str, os.PathLike]
 
 #: Checkpoint names tried, in order, when a model folder is given.
@@ -15,7 +17,7 @@ KERAS_MODEL_NAMES = ("best_model.h5", "final_model.h5", "latest_model.h5",
                      "initial_model.h5")
 
 
-class ModelFolderError(FileNotFoundError):
+class ModelFolderError(SleapishError, FileNotFoundError):
     """A model folder is missing, incomplete or unreadable."""
 
 
@@ -162,8 +164,8 @@ def get_model_output_stride(keras_model, input_ind: int = 0, output_ind: int = -
     in_shape = keras_model.inputs[input_ind].shape
     out_shape = keras_model.outputs[output_ind].shape
     if in_shape[1] is None or out_shape[1] is None:
-        raise ValueError("Cannot infer the output stride of a model with unknown "
-                         f"spatial shapes. Received: input {in_shape}, output {out_shape}")
+        raise InvalidValueError("Cannot infer the output stride of a model with unknown "
+                                f"spatial shapes. Received: input {in_shape}, output {out_shape}")
     size_in, size_out = int(in_shape[1]), int(out_shape[1])
     if size_in % size_out != 0:
         warnings.warn(f"Model input of shape {in_shape} does not divide evenly with "
@@ -195,3 +197,54 @@ def reset_input_layer(keras_model, new_shape=None):
     new_model = keras.Model.from_config(config)
     new_model.set_weights(keras_model.get_weights())
     return new_model
+
+
+def load_model_folder(path: PathLike, resize_input_layer: bool = True):
+    """The config and Keras model of a trained model folder.
+
+    Args:
+        path: A model folder, its `training_config.json`, or a zipped folder.
+        resize_input_layer: Accept frames of any size (the input layer's height and
+            width become None).
+
+    Returns:
+        `(TrainingJobConfig, tf_keras.Model)`.
+
+    Raises:
+        ModelFolderError: If the folder, its config or its checkpoint is missing.
+    """
+    from sleapish.nn.config import load_config
+
+    path = resolve_model_folder(path)
+    try:
+        cfg = load_config(path)
+    except FileNotFoundError as e:
+        raise ModelFolderError(f"Model folder {path} is missing its config: {e}") from None
+    km = load_keras_model(path)
+    if resize_input_layer:
+        km = reset_input_layer(km)
+    return cfg, km
+
+
+def wrap_model(cfg, keras_model):
+    """A :class:`sleapish.nn.model.Model` (SLEAP's model wrapper) around a loaded Keras
+    model: backbone and heads from the config, `keras_model` set.
+
+    Args:
+        cfg: The model's `TrainingJobConfig`.
+        keras_model: The loaded `tf_keras.Model`.
+    """
+    from sleapish.nn.model import Model
+
+    skeletons = cfg.data.labels.skeletons
+    try:
+        model = Model.from_config(cfg.model, skeleton=skeletons[0] if skeletons else None)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+        model = Model(backbone=None, heads=[])  # config without names: network only
+    model.keras_model = keras_model
+    return model
+
+
+def keras_model_of(model):
+    """The Keras model of a :class:`sleapish.nn.model.Model` wrapper (or itself)."""
+    return getattr(model, "keras_model", None) or model

@@ -22,9 +22,9 @@ from typing import Any, Dict, Iterator, Union
 
 import numpy as np
 
+from sleapish.errors import InvalidTypeError, InvalidValueError, MissingKeyError
 from sleapish.nn._backend import keras, tf
 from sleapish.nn.data.utils import unrag_example
-from sleapish.nn.settings import SettingsMixin
 from sleapish.nn.inference.layers_topdown import (
     CentroidCrop,
     CentroidCropGroundTruth,
@@ -32,6 +32,7 @@ from sleapish.nn.inference.layers_topdown import (
     FindInstancePeaksGroundTruth,
     TopDownMultiClassFindPeaks,
 )
+from sleapish.nn.settings import SettingsMixin
 
 Outputs = Dict[str, Union[tf.Tensor, tf.RaggedTensor, np.ndarray]]
 
@@ -48,18 +49,35 @@ def _to_tensor(value):
     return value
 
 
+KERAS_PREDICT_OPTIONS = frozenset({"verbose", "steps", "callbacks", "max_queue_size",
+                                   "workers", "use_multiprocessing"})
+"""Keras `Model.predict` options that `InferenceModel.predict` accepts (and ignores)."""
+
+
+def check_keras_predict_kwargs(method: str, kwargs: Dict[str, Any]) -> None:
+    """Raise for keyword arguments that are not Keras `Model.predict` options.
+
+    Raises:
+        InvalidTypeError: Naming the first unknown argument, as Python does.
+    """
+    unknown = sorted(set(kwargs) - KERAS_PREDICT_OPTIONS)
+    if unknown:
+        raise InvalidTypeError(f"{method}() got an unexpected keyword argument "
+                               f"{unknown[0]!r}")
+
+
 def _prepare_batch(data):
     """A model input from a batch: a tensor, or a dict of tensors."""
     if isinstance(data, dict):
         if "image" not in data:
-            raise KeyError("Inference inputs given as a dict must hold an 'image' key. "
-                           f"Received keys: {sorted(data)}")
+            raise MissingKeyError("Inference inputs given as a dict must hold an 'image' key. "
+                                  f"Received keys: {sorted(data)}")
         return {k: _to_tensor(v) for k, v in data.items()}
     data = _to_tensor(data)
     if not isinstance(data, tf.Tensor):
-        raise TypeError("Inference inputs must be images (numpy array or tensor), a "
-                        "dict with 'image', a tf.data.Dataset or a sleap_io.Video. "
-                        f"Received: {type(data).__name__}")
+        raise InvalidTypeError("Inference inputs must be images (numpy array or tensor), a "
+                               "dict with 'image', a tf.data.Dataset or a sleap_io.Video. "
+                               f"Received: {type(data).__name__}")
     return data
 
 
@@ -75,8 +93,8 @@ def _batched_images(x, batch_size: int):
             return {k: (v[None] if k == "image" else v) for k, v in x.items()}
         return x[None]
     if _image_rank(x) != 4:
-        raise ValueError("Images must have shape (samples, height, width, channels). "
-                         f"Received: shape {tuple(_image_of(x).shape)}")
+        raise InvalidValueError("Images must have shape (samples, height, width, channels). "
+                                f"Received: shape {tuple(_image_of(x).shape)}")
     return x
 
 
@@ -132,10 +150,10 @@ def _concat(values):
     try:
         return tf.concat(values, axis=0)
     except (tf.errors.InvalidArgumentError, ValueError) as e:
-        raise ValueError("Per-batch outputs have different shapes and cannot be "
-                         "concatenated (e.g. images of different sizes); predict them "
-                         f"separately. Received: {[tuple(v.shape) for v in values]}"
-                         ) from e
+        raise InvalidValueError("Per-batch outputs have different shapes and cannot be "
+                                "concatenated (e.g. images of different sizes); predict them "
+                                f"separately. Received: {[tuple(v.shape) for v in values]}"
+                                ) from e
 
 
 def outputs_to_numpy(outs: Outputs) -> Dict[str, np.ndarray]:
@@ -160,7 +178,13 @@ class InferenceModel(keras.Model):
     Subclasses implement `call(example)` on one batch (images, or a dict with
     "image"); this class adds batching over any data source, one traced
     `tf.function` per batch structure, and SLEAP's NaN-padded numpy outputs.
+
+    Attributes:
+        predicts_identities: Class attribute: the outputs' instance rows are classes
+            (identity models).
     """
+
+    predicts_identities = False
 
     def _settings(self) -> tuple:
         """The :attr:`~sleapish.nn.settings.SettingsMixin.settings` of every inner
@@ -195,7 +219,7 @@ class InferenceModel(keras.Model):
             self._sleapish_step_key = key
         return step
 
-    def predict_on_batch(self, data, numpy: bool = False, **kwargs) -> Outputs:
+    def predict_on_batch(self, data, numpy: bool = False) -> Outputs:
         """Predict one batch.
 
         Args:
@@ -207,7 +231,6 @@ class InferenceModel(keras.Model):
         Returns:
             Dict of outputs (ragged tensors on axis 1 for variable instance counts).
         """
-        del kwargs
         outs = self._step_fn()(_batched_images(_prepare_batch(data), 1))
         return outputs_to_numpy(outs) if numpy else dict(outs)
 
@@ -222,16 +245,22 @@ class InferenceModel(keras.Model):
             numpy: If True (default), return numpy arrays, NaN-padded along axis 1,
                 with "n_valid" the number of valid rows of each sample.
             batch_size: Frames per batch for arrays, dicts and videos.
+            **kwargs: Keras's `Model.predict` options (`verbose`, `steps`, `callbacks`,
+                `max_queue_size`, `workers`, `use_multiprocessing`), accepted as SLEAP
+                passes them on and without effect here.
 
         Returns:
             Dict of outputs over all samples; with `numpy=False`, ragged tensors for
             variable instance counts.
+
+        Raises:
+            TypeError: For any other keyword argument (`InvalidTypeError`).
         """
-        del kwargs
+        check_keras_predict_kwargs("predict", kwargs)
         step = self._step_fn()
         results = [dict(step(batch)) for batch in _iter_batches(data, int(batch_size))]
         if not results:
-            raise ValueError("No data to predict on. Received: an empty data source")
+            raise InvalidValueError("No data to predict on. Received: an empty data source")
         outs = {k: _concat([r[k] for r in results]) for k in results[0]}
         return outputs_to_numpy(outs) if numpy else outs
 
@@ -242,10 +271,10 @@ class InferenceModel(keras.Model):
         """Export as a SavedModel, `frozen_graph.pb` and `info.json` (SLEAP's method).
 
         The whole model is exported, grouping included; see
-        :func:`sleapish.nn.inference.export.write_export` for the arguments and
+        :func:`sleapish.nn.inference.export_writer.write_export` for the arguments and
         `kwargs` (`max_instances`, `fmt`, `overwrite`, ...).
         """
-        from sleapish.nn.inference.export import write_export
+        from sleapish.nn.inference.export_writer import write_export
 
         return write_export(self, save_path, signatures, save_traces, model_name,
                             tensors, unrag_outputs, **kwargs)
@@ -326,12 +355,12 @@ class TopDownInferenceModel(InferenceModel):
         example = _as_example(example)
         if isinstance(self.centroid_crop, CentroidCropGroundTruth) and \
                 "centroids" not in example:
-            raise ValueError("CentroidCropGroundTruth needs ground-truth 'centroids' in "
-                             f"the example. Received keys: {sorted(example)}")
+            raise InvalidValueError("CentroidCropGroundTruth needs ground-truth 'centroids' in "
+                                    f"the example. Received keys: {sorted(example)}")
         crop_output = self.centroid_crop(example)
         if isinstance(self.instance_peaks, FindInstancePeaksGroundTruth):
             if "instances" not in example:
-                raise ValueError(
+                raise InvalidValueError(
                     "Ground truth data was not detected: FindInstancePeaksGroundTruth "
                     "needs 'instances' in the example. Load both models to predict on "
                     f"data without ground truth. Received keys: {sorted(example)}")
@@ -346,6 +375,8 @@ class TopDownMultiClassInferenceModel(InferenceModel):
         centroid_crop: A :class:`CentroidCrop` or :class:`CentroidCropGroundTruth`.
         instance_peaks: A :class:`TopDownMultiClassFindPeaks`.
     """
+
+    predicts_identities = True
 
     def __init__(self, centroid_crop: Union[CentroidCrop, CentroidCropGroundTruth],
                  instance_peaks: TopDownMultiClassFindPeaks, **kwargs):
@@ -399,6 +430,8 @@ class BottomUpMultiClassInferenceModel(InferenceModel):
         inference_layer: A
             :class:`~sleapish.nn.inference.BottomUpMultiClassInferenceLayer`.
     """
+
+    predicts_identities = True
 
     def __init__(self, inference_layer, **kwargs):
         super().__init__(**kwargs)

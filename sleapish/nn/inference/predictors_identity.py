@@ -4,12 +4,17 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional, Tuple
 
 import attrs
 import numpy as np
 
-from sleapish.nn.inference.predictors import Predictor, _load, _TopDownBase
+from sleapish.errors import InvalidValueError
+from sleapish.nn.inference import layers_bottomup as LB
+from sleapish.nn.inference import layers_topdown as LT
+from sleapish.nn.inference import models as M
+from sleapish.nn.inference.loading import keras_model_of
+from sleapish.nn.inference.predictor_base import Predictor, _TopDownBase
 from sleapish.nn.inference.results import instances_from_arrays
 
 
@@ -61,6 +66,9 @@ def _class_tracks(names):
 class BottomUpMultiClassPredictor(Predictor):
     """Bottom-up identity model: instances are the model's classes (tracks)."""
 
+    head_kinds: ClassVar[Tuple[str, ...]] = ("multi_class_bottomup",)
+    _dispatch_priority: ClassVar[int] = 4
+
     config: Any = None
     model: Any = None
     _tracks: Optional[list] = None
@@ -69,10 +77,25 @@ class BottomUpMultiClassPredictor(Predictor):
     def from_trained_models(cls, model_path, batch_size: int = 4,
                             peak_threshold: float = 0.2, integral_refinement: bool = True,
                             integral_patch_size: int = 5, resize_input_layer: bool = True
-                            ) -> "BottomUpMultiClassPredictor":
+                            ) -> BottomUpMultiClassPredictor:
         """Load a bottom-up identity model folder."""
-        return _load(model_path, peak_threshold, integral_refinement, integral_patch_size,
-                     batch_size, resize_input_layer)
+        return cls._load_trained(model_path, peak_threshold, integral_refinement,
+                                 integral_patch_size, batch_size, resize_input_layer)
+
+    @classmethod
+    def _model_fields(cls, models, max_instances):
+        cfg, model = models["multi_class_bottomup"]
+        return dict(config=cfg, model=model)
+
+    def _build_inference_model(self):
+        cfg, km = self.config, keras_model_of(self.model)
+        head = cfg.model.heads.multi_class_bottomup
+        pre = cfg.data.preprocessing
+        return M.BottomUpMultiClassInferenceModel(LB.BottomUpMultiClassInferenceLayer(
+            km, input_scale=pre.input_scaling, pad_to_stride=pre.pad_to_stride or 1,
+            cm_output_stride=head.confmaps.output_stride,
+            class_maps_output_stride=head.class_maps.output_stride,
+            peak_finding=self.peak_finding))
 
     @property
     def skeleton(self):
@@ -96,6 +119,9 @@ class BottomUpMultiClassPredictor(Predictor):
 class TopDownMultiClassPredictor(_TopDownBase):
     """Top-down identity model: each class gets at most one instance per frame."""
 
+    head_kinds: ClassVar[Tuple[str, ...]] = ("multi_class_topdown",)
+    _dispatch_priority: ClassVar[int] = 1
+
     _tracks: Optional[list] = None
 
     @classmethod
@@ -103,11 +129,25 @@ class TopDownMultiClassPredictor(_TopDownBase):
                             batch_size: int = 4, peak_threshold: float = 0.2,
                             integral_refinement: bool = True, integral_patch_size: int = 5,
                             resize_input_layer: bool = True
-                            ) -> "TopDownMultiClassPredictor":
+                            ) -> TopDownMultiClassPredictor:
         """Load the centroid and the top-down identity model folders."""
         paths = [p for p in (centroid_model_path, confmap_model_path) if p is not None]
-        return _load(paths, peak_threshold, integral_refinement, integral_patch_size,
-                     batch_size, resize_input_layer)
+        return cls._load_trained(paths, peak_threshold, integral_refinement,
+                                 integral_patch_size, batch_size, resize_input_layer)
+
+    def _build_inference_model(self):
+        if self.confmap_config is None:
+            raise InvalidValueError("A multi-class top-down predictor needs its "
+                                    "centered-instance (class vectors) model. Received: "
+                                    "centroid model only")
+        common = dict(peak_finding=self.peak_finding)
+        cfg = self.confmap_config
+        inst_layer = LT.TopDownMultiClassFindPeaks(
+            keras_model_of(self.confmap_model),
+            input_scale=cfg.data.preprocessing.input_scaling, resize_input_image=False,
+            output_stride=cfg.model.heads.multi_class_topdown.confmaps.output_stride,
+            **common)
+        return M.TopDownMultiClassInferenceModel(self._crop_layer(common), inst_layer)
 
     @property
     def tracks(self):

@@ -9,6 +9,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from sleapish.errors import InvalidValueError
+
 
 def instances_from_arrays(points: np.ndarray, point_scores: np.ndarray,
                           instance_scores: np.ndarray, skeleton,
@@ -56,8 +58,8 @@ class ProgressReporter:
     def __init__(self, total: Optional[int], verbosity: str = "rich",
                  report_period: float = 2.0, stream=None):
         if verbosity not in ("rich", "json", "none"):
-            raise ValueError("verbosity must be 'rich', 'json' or 'none'. "
-                             f"Received: {verbosity!r}")
+            raise InvalidValueError("verbosity must be 'rich', 'json' or 'none'. "
+                                    f"Received: {verbosity!r}")
         self.total, self.verbosity, self.report_period = total, verbosity, report_period
         self.stream = stream or sys.stdout
         self.done = 0

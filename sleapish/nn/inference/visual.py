@@ -34,7 +34,7 @@ class VisualPredictor:
     model_paths: list = attrs.field(factory=list)
 
     @classmethod
-    def from_trained_models(cls, model_path) -> "VisualPredictor":
+    def from_trained_models(cls, model_path) -> VisualPredictor:
         """Load one model folder (input layer resized to any frame size)."""
         from sleapish.nn.config import load_config
         from sleapish.nn.inference.loading import load_keras_model, reset_input_layer

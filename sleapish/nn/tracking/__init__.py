@@ -36,21 +36,6 @@ from sleapish.nn.tracking.cleaning import (
     nms_fast,
     nms_instances,
 )
-from sleapish.nn.tracking.matching import (
-    first_choice_matching,
-    greedy_matching,
-    hungarian_matching,
-    match_policies,
-)
-from sleapish.nn.tracking.similarity import (
-    box_iou,
-    centroid_distance,
-    factory_object_keypoint_similarity,
-    instance_iou,
-    instance_similarity,
-    normalized_instance_similarity,
-    similarity_policies,
-)
 from sleapish.nn.tracking.frame_matches import (
     FrameMatches,
     InstanceType,
@@ -66,7 +51,22 @@ from sleapish.nn.tracking.kalman import (
     matches_from_match_tuples,
     remove_second_bests_from_cost_matrix,
 )
+from sleapish.nn.tracking.matching import (
+    first_choice_matching,
+    greedy_matching,
+    hungarian_matching,
+    match_policies,
+)
 from sleapish.nn.tracking.run import retrack, run_tracker
+from sleapish.nn.tracking.similarity import (
+    box_iou,
+    centroid_distance,
+    factory_object_keypoint_similarity,
+    instance_iou,
+    instance_similarity,
+    normalized_instance_similarity,
+    similarity_policies,
+)
 from sleapish.nn.tracking.sorting import legacy_argsort, sleap_argsort
 from sleapish.nn.tracking.trackers import (
     BaseTracker,

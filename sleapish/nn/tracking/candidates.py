@@ -19,6 +19,8 @@ import attrs
 import cv2
 import numpy as np
 
+from sleapish.errors import InvalidValueError
+
 
 @attrs.define(eq=False, slots=True)
 class MatchCandidate:
@@ -44,7 +46,7 @@ class MatchCandidate:
         return int((~np.isnan(self.points_array).any(axis=1)).sum())
 
     @classmethod
-    def from_instance(cls, instance, track=None) -> "MatchCandidate":
+    def from_instance(cls, instance, track=None) -> MatchCandidate:
         """Wrap a `sleap_io` instance (points copied, invisible points NaN)."""
         pts = np.asarray(instance.numpy(), np.float64)
         scores = None
@@ -195,7 +197,7 @@ class SimpleMaxTracksCandidateMaker(SimpleCandidateMaker):
                        max_tracking: bool, *args, **kwargs) -> List[MatchCandidate]:
         """Instances of each track's history, tracks in spawn order."""
         out = []
-        for k, (track, items) in enumerate(track_matching_queue_dict.items()):
+        for k, items in enumerate(track_matching_queue_dict.values()):
             if max_tracking and k >= self.max_tracks:
                 break
             out.extend(item.instance_t for item in items
@@ -224,7 +226,7 @@ class FlowCandidateMaker:
     of_max_levels: int = 3
     save_shifted_instances: bool = False
     track_window: int = 5
-    shifted_instances: Dict[Tuple[int, int], "MatchedShiftedFrameInstances"] = attrs.field(
+    shifted_instances: Dict[Tuple[int, int], MatchedShiftedFrameInstances] = attrs.field(
         factory=dict)
 
     @property
@@ -253,9 +255,9 @@ class FlowCandidateMaker:
                               t: int) -> List[MatchCandidate]:
         """Shift `ref_instances` from `ref_img` to `img` (and save if asked)."""
         if img is None or ref_img is None:
-            raise ValueError("The flow tracker needs frames: pass images to track_frames "
-                             "or frames with readable videos. Received: no image for "
-                             f"frame {t if img is None else ref_t}")
+            raise InvalidValueError("The flow tracker needs frames: pass images to track_frames "
+                                    "or frames with readable videos. Received: no image for "
+                                    f"frame {t if img is None else ref_t}")
         shifted = flow_shift_instances(ref_instances, ref_img, img,
                                        min_shifted_points=self.min_points,
                                        scale=self.img_scale,

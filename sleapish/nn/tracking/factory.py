@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn.tracking.candidates import tracker_policies
 from sleapish.nn.tracking.cleaning import TrackCleaner, cull_frame_instances
 from sleapish.nn.tracking.kalman import KalmanTracker
 from sleapish.nn.tracking.matching import match_policies
-from sleapish.nn.tracking.similarity import (factory_object_keypoint_similarity,
-                                             similarity_policies)
+from sleapish.nn.tracking.similarity import factory_object_keypoint_similarity, similarity_policies
 
 logger = logging.getLogger(__name__)
 
@@ -53,15 +53,15 @@ def build_tracker(cls, tracker: str = "flow", similarity: str = "instance",
         candidate_maker = similarity_function = matching_function = None
     else:
         if tracker not in tracker_policies:
-            raise ValueError(f"{tracker} is not a valid tracker; use one of "
-                             f"{sorted(tracker_policies)} or 'none'. Received: {tracker!r}")
+            raise InvalidValueError(f"{tracker} is not a valid tracker; use one of "
+                                    f"{sorted(tracker_policies)} or 'none'. Received: {tracker!r}")
         if similarity not in similarity_policies:
-            raise ValueError(f"{similarity} is not a valid tracker similarity function; "
-                             f"use one of {sorted(similarity_policies)}. "
-                             f"Received: {similarity!r}")
+            raise InvalidValueError(f"{similarity} is not a valid tracker similarity function; "
+                                    f"use one of {sorted(similarity_policies)}. "
+                                    f"Received: {similarity!r}")
         if match not in match_policies:
-            raise ValueError(f"{match} is not a valid tracker matching function; use one "
-                             f"of {sorted(match_policies)}. Received: {match!r}")
+            raise InvalidValueError(f"{match} is not a valid tracker matching function; use one "
+                                    f"of {sorted(match_policies)}. Received: {match!r}")
         candidate_maker = tracker_policies[tracker](min_points=min_match_points)
         if similarity == "object_keypoint":
             similarity_function = factory_object_keypoint_similarity(
@@ -104,9 +104,9 @@ def build_tracker(cls, tracker: str = "flow", similarity: str = "instance",
               target_instance_count=target_instance_count,
               post_connect_single_breaks=bool(post_connect_single_breaks))
     if kf_init_frame_count and not target_instance_count:
-        raise ValueError("Kalman filter requires target instance count. Received: "
-                         f"kf_init_frame_count={kf_init_frame_count}, "
-                         f"target_instance_count={target_instance_count}")
+        raise InvalidValueError("Kalman filter requires target instance count. Received: "
+                                f"kf_init_frame_count={kf_init_frame_count}, "
+                                f"target_instance_count={target_instance_count}")
     if kf_init_frame_count:
         return KalmanTracker.make_tracker(
             init_tracker=obj, init_frame_count=kf_init_frame_count,

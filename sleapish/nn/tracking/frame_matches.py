@@ -15,8 +15,12 @@ import attrs
 import numpy as np
 import sleap_io as sio
 
-from sleapish.nn.tracking.similarity import (_point_scores, instance_points,
-                                             normalized_instance_similarity)
+from sleapish.errors import InvalidValueError
+from sleapish.nn.tracking.similarity import (
+    _point_scores,
+    instance_points,
+    normalized_instance_similarity,
+)
 
 InstanceType = TypeVar("InstanceType", sio.Instance, sio.PredictedInstance)
 """A user or predicted instance (SLEAP's `InstanceType`)."""
@@ -63,7 +67,7 @@ class FrameMatches:
     def from_candidate_instances(cls, untracked_instances: list, candidate_instances: list,
                                  similarity_function: Callable, matching_function: Callable,
                                  robust_best_instance: float = 1.0,
-                                 img_hw: Optional[Sequence[int]] = None) -> "FrameMatches":
+                                 img_hw: Optional[Sequence[int]] = None) -> FrameMatches:
         """Build the cost matrix from candidates and match it.
 
         Args:
@@ -91,7 +95,7 @@ class FrameMatches:
 
     @classmethod
     def from_cost_matrix(cls, cost_matrix: np.ndarray, instances: list, tracks: list,
-                         matching_function: Callable) -> "FrameMatches":
+                         matching_function: Callable) -> FrameMatches:
         """Match rows (instances) to columns (tracks).
 
         Args:
@@ -163,8 +167,8 @@ def track_similarity_matrix(untracked: Sequence, candidates: Sequence,
     query = np.stack([instance_points(c) for c in candidates])
     if similarity_function is normalized_instance_similarity:
         if img_hw is None:
-            raise ValueError("The normalized_instance similarity needs the frame size: "
-                             "frames with an open video, or img_hw. Received: img_hw=None")
+            raise InvalidValueError("The normalized_instance similarity needs the frame size: "
+                                    "frames with an open video, or img_hw. Received: img_hw=None")
         sim = similarity_function(ref, query, img_hw)
     elif getattr(similarity_function, "score_weighting", False):
         rs = np.stack([_scores_or_ones(u, ref.shape[1]) for u in untracked])

@@ -6,6 +6,8 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from sleapish.errors import InvalidValueError
+
 
 def frame_hw(lf, img=None) -> Optional[tuple]:
     """`(height, width)` of a frame: from its video, else from the image (or None)."""
@@ -48,8 +50,8 @@ class FrameImages:
             self._cache.clear()
             video = self.frames[i].video
             if video is None:
-                raise ValueError(f"Frame {self.frames[i].frame_idx} has no video to read "
-                                 "for flow tracking. Received: video=None")
+                raise InvalidValueError(f"Frame {self.frames[i].frame_idx} has no video to read "
+                                        "for flow tracking. Received: video=None")
             idx = []
             for k in range(i, min(i + self.chunk, len(self.frames))):
                 if self.frames[k].video is not video:

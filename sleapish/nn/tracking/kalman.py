@@ -22,6 +22,7 @@ import attrs
 import numpy as np
 import sleap_io as sio
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn.tracking.cleaning import cull_frame_instances
 from sleapish.nn.tracking.frame_matches import Match, default_tracking_score
 from sleapish.nn.tracking.frames import FrameImages, frame_hw
@@ -188,8 +189,8 @@ class BareKalmanTracker:
     def init_filters(self, instances: list) -> None:
         """Learn one filter per track from tracked instances (20 EM iterations)."""
         if not instances:
-            raise ValueError("Kalman filter must be initialized with instances. "
-                             "Received: 0 instances")
+            raise InvalidValueError("Kalman filter must be initialized with instances. "
+                                    "Received: 0 instances")
         per_track: Dict[Any, list] = {}
         for inst in instances:
             per_track.setdefault(inst.track, []).append(_node_points(inst, self.node_indices))
@@ -316,11 +317,11 @@ class KalmanTracker:
     @classmethod
     def make_tracker(cls, init_tracker: Any, node_indices: List[int], instance_count: int,
                      instance_iou_threshold: Optional[float] = 0.8,
-                     init_frame_count: int = 10) -> "KalmanTracker":
+                     init_frame_count: int = 10) -> KalmanTracker:
         """Wrap `init_tracker`; culls frames to `instance_count` (with NMS)."""
         if not node_indices:
-            raise ValueError("The Kalman tracker needs node indices (kf_node_indices). "
-                             f"Received: {node_indices!r}")
+            raise InvalidValueError("The Kalman tracker needs node indices (kf_node_indices). "
+                                    f"Received: {node_indices!r}")
 
         def cull_function(inst_list):
             cull_frame_instances(inst_list, instance_count=instance_count,

@@ -97,7 +97,7 @@ class KalmanFilter:
         _, _, fm, fc = self._filter(obs)
         return fm, fc
 
-    def em(self, observations, n_iter: int = 10) -> "KalmanFilter":
+    def em(self, observations, n_iter: int = 10) -> KalmanFilter:
         """Learn Q, R and the initial state by EM (pykalman's default `em_vars`).
 
         Args:

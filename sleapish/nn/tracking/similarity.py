@@ -23,6 +23,8 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from sleapish.errors import InvalidValueError
+
 logger = logging.getLogger(__name__)
 
 
@@ -214,8 +216,8 @@ def factory_object_keypoint_similarity(
         are passed.
     """
     if normalization_keypoints not in ("all", "ref", "union"):
-        raise ValueError("oks_normalization must be 'all', 'ref' or 'union'. "
-                         f"Received: {normalization_keypoints!r}")
+        raise InvalidValueError("oks_normalization must be 'all', 'ref' or 'union'. "
+                                f"Received: {normalization_keypoints!r}")
     errors = 1 if keypoint_errors is None or (
         not np.isscalar(keypoint_errors) and len(keypoint_errors) == 0) else keypoint_errors
     with np.errstate(divide="ignore"):

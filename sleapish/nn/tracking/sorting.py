@@ -75,8 +75,8 @@ def _sift_down(v: list, a: list, base: int, i: int, n: int, tmp: int) -> None:
 def _aheapsort(v: list, a: list, start: int, n: int) -> None:
     """numpy's `aheapsort_` on `a[start:start + n]` (1-based heap indexing)."""
     base = start - 1
-    for l in range(n >> 1, 0, -1):
-        _sift_down(v, a, base, l, n, a[base + l])
+    for node in range(n >> 1, 0, -1):
+        _sift_down(v, a, base, node, n, a[base + node])
     while n > 1:
         tmp = a[base + n]
         a[base + n] = a[base + 1]

@@ -34,15 +34,23 @@ import attrs
 import numpy as np
 import sleap_io as sio
 
-from sleapish.nn.tracking.candidates import (FlowCandidateMaker,
-                                             FlowMaxTracksCandidateMaker, MatchCandidate,
-                                             MatchedFrameInstance, MatchedFrameInstances,
-                                             SimpleCandidateMaker,
-                                             SimpleMaxTracksCandidateMaker)
+from sleapish.nn.tracking.candidates import (
+    FlowCandidateMaker,
+    FlowMaxTracksCandidateMaker,
+    MatchCandidate,
+    MatchedFrameInstance,
+    MatchedFrameInstances,
+    SimpleCandidateMaker,
+    SimpleMaxTracksCandidateMaker,
+)
 from sleapish.nn.tracking.cleaning import TrackCleaner, connect_single_track_breaks
 from sleapish.nn.tracking.factory import build_tracker
-from sleapish.nn.tracking.frame_matches import (FrameMatches, Match, default_tracking_score,
-                                                track_similarity_matrix)
+from sleapish.nn.tracking.frame_matches import (
+    FrameMatches,
+    Match,
+    default_tracking_score,
+    track_similarity_matrix,
+)
 from sleapish.nn.tracking.frames import FrameImages, frame_hw
 from sleapish.nn.tracking.matching import greedy_matching, hungarian_matching
 from sleapish.nn.tracking.options import add_cli_parser_args, get_by_name_factory_options

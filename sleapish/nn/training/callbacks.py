@@ -29,6 +29,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
+from sleapish.errors import InputNotFoundError, InvalidValueError
 from sleapish.io.files import atomic_write_text
 from sleapish.nn._backend import keras, tf
 from sleapish.nn.training.saving import save_model_h5
@@ -189,8 +190,8 @@ class ModelCheckpointOnEvent(_Deferred, keras.callbacks.Callback):
     def __init__(self, filepath: str, event: str = "epoch_end"):
         super().__init__()
         if event not in ("train_begin", "epoch_end", "train_end"):
-            raise ValueError("event must be train_begin, epoch_end or train_end. "
-                             f"Received: {event!r}")
+            raise InvalidValueError("event must be train_begin, epoch_end or train_end. "
+                                    f"Received: {event!r}")
         self.filepath = filepath
         self.event = event
         self._epoch = 0
@@ -351,7 +352,7 @@ def load_resume_state(run_path) -> Dict[str, Any]:
     """
     path = Path(run_path) / RESUME_DIR / STATE_FILE
     if not path.exists():
-        raise FileNotFoundError(
+        raise InputNotFoundError(
             f"No resume state in {run_path}: {path} is missing (the run stopped before "
             "training started, or finished and removed it; --keep-resume-state keeps "
             "it). Start the training again instead.")
@@ -361,8 +362,8 @@ def load_resume_state(run_path) -> Dict[str, Any]:
                               for k, v in state.get("callbacks", {}).items()}
         int(state["next_epoch"])
     except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise ValueError(f"The resume state {path} is damaged ({e}); start the "
-                         "training again.") from None
+        raise InvalidValueError(f"The resume state {path} is damaged ({e}); start the "
+                                "training again.") from None
     return state
 
 
@@ -377,7 +378,8 @@ def restore_checkpoint(model, run_path, state: Dict[str, Any]) -> None:
     opt = model.optimizer
     opt.build(model.trainable_variables)
     ckpt = tf.train.Checkpoint(model=model, optimizer=opt)
-    ckpt.read(str(Path(run_path) / RESUME_DIR / state["checkpoint"])).assert_existing_objects_matched()
+    path = Path(run_path) / RESUME_DIR / state["checkpoint"]
+    ckpt.read(str(path)).assert_existing_objects_matched()
     keras.backend.set_value(opt.learning_rate, state["learning_rate"])
 
 

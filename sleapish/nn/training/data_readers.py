@@ -14,6 +14,7 @@ from typing import List, Optional, Sequence, Union
 
 import attrs
 
+from sleapish.errors import InvalidValueError, SleapishError
 from sleapish.nn.data.providers import LabelsReader
 from sleapish.nn.data.training import split_labels_by_inds, split_labels_train_val
 
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 PathLike = Union[str, os.PathLike]
 
 
-class TrainingSetupError(ValueError):
+class TrainingSetupError(SleapishError, ValueError):
     """The labels, config or run folder do not allow training (raised before any
     training step)."""
 
@@ -90,7 +91,7 @@ class DataReaders:
     def from_config(cls, labels_config, training=None, validation=None, test=None,
                     video_search_paths: Optional[Sequence[PathLike]] = None,
                     update_config: bool = False, with_track_only: bool = False,
-                    seed: Optional[int] = None) -> "DataReaders":
+                    seed: Optional[int] = None) -> DataReaders:
         """Resolve the splits from arguments and a `LabelsConfig`.
 
         Args:
@@ -185,7 +186,7 @@ class DataReaders:
             ValueError: If there is no test split.
         """
         if self.test_labels_reader is None:
-            raise ValueError("No test labels were given. Received: None")
+            raise InvalidValueError("No test labels were given. Received: None")
         return self.test_labels_reader.labels
 
 

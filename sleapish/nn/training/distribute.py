@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import tf
 
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -34,11 +35,11 @@ def make_strategy(strategy="default"):
         return tf.distribute.MirroredStrategy()
     if strategy == "multiworker":
         if not os.environ.get("TF_CONFIG"):
-            raise ValueError("--strategy multiworker needs the TF_CONFIG environment "
-                             "variable (cluster and task of this worker). Received: "
-                             "TF_CONFIG unset")
+            raise InvalidValueError("--strategy multiworker needs the TF_CONFIG environment "
+                                    "variable (cluster and task of this worker). Received: "
+                                    "TF_CONFIG unset")
         return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"strategy must be one of {STRATEGIES}. Received: {strategy!r}")
+    raise InvalidValueError(f"strategy must be one of {STRATEGIES}. Received: {strategy!r}")
 
 
 def is_chief(strategy=None) -> bool:

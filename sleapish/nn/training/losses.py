@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Callable, List, Optional, Sequence
 
+from sleapish.errors import InvalidValueError
 from sleapish.nn._backend import keras, tf
 
 
@@ -73,7 +74,7 @@ class OHKMLoss(keras.losses.Loss):
         self.loss_scale = loss_scale
 
     @classmethod
-    def from_config(cls, config) -> "OHKMLoss":
+    def from_config(cls, config) -> OHKMLoss:
         """From a :class:`~sleapish.nn.config.HardKeypointMiningConfig`."""
         mx = config.max_hard_keypoints
         return cls(hard_to_easy_ratio=config.hard_to_easy_ratio,
@@ -209,8 +210,8 @@ def make_optimizer(optimization_config):
         return keras.optimizers.RMSprop(learning_rate=lr)
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate=lr)
-    raise ValueError("optimization.optimizer must be 'adam', 'rmsprop' or 'sgd'. "
-                     f"Received: {optimization_config.optimizer!r}")
+    raise InvalidValueError("optimization.optimizer must be 'adam', 'rmsprop' or 'sgd'. "
+                            f"Received: {optimization_config.optimizer!r}")
 
 
 __all__ = ["compute_ohkm_loss", "OHKMLoss", "ConfmapLoss", "PartLoss", "sanitize_scope_name",

@@ -15,6 +15,7 @@ import copy
 from pathlib import Path
 from typing import Dict, List
 
+from sleapish.errors import InputNotFoundError
 from sleapish.nn.config import (
     CenteredInstanceConfmapsHeadConfig,
     CentroidsHeadConfig,
@@ -141,8 +142,8 @@ def find_profile(name: str) -> Path:
         path = PROFILE_DIR / candidate
         if path.is_file():
             return path
-    raise FileNotFoundError(f"No training profile named {name!r}; packaged profiles: "
-                            f"{list_profiles()}. Received: {name!r}")
+    raise InputNotFoundError(f"No training profile named {name!r}; packaged profiles: "
+                             f"{list_profiles()}. Received: {name!r}")
 
 
 def write_profiles(folder=PROFILE_DIR) -> List[Path]:

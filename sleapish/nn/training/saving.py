@@ -16,6 +16,7 @@ from typing import Any, Dict, Union
 
 import h5py
 
+from sleapish.errors import InvalidValueError
 from sleapish.io.files import atomic_output
 
 PathLike = Union[str, os.PathLike]
@@ -62,7 +63,7 @@ def legacy_model_config(model_config: Dict[str, Any]) -> Dict[str, Any]:
         for key, default in _NEW_KEYS_DEFAULTS.items():
             if key in lcfg:
                 if lcfg[key] != default:
-                    raise ValueError(
+                    raise InvalidValueError(
                         f"Layer {layer['name']!r} sets {key}={lcfg[key]!r}, which Keras "
                         f"2.7 cannot load. Received: {key}={lcfg[key]!r}")
                 del lcfg[key]

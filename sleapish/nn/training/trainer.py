@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import attrs
 import numpy as np
 
+from sleapish.errors import InputNotFoundError
 from sleapish.nn import heads as H
 from sleapish.nn._backend import keras, tf
 from sleapish.nn.data import pipelines as P
@@ -34,9 +35,9 @@ from sleapish.nn.training.data_readers import (
 from sleapish.nn.training.distribute import is_chief, make_strategy
 from sleapish.nn.training.losses import make_loss_fn, make_metrics, make_optimizer
 from sleapish.nn.training.outputs import (
+    check_writable,
     new_run_path,
     save_run_inputs,
-    check_writable,
 )
 from sleapish.version import SLEAP_COMPAT_VERSION
 
@@ -104,7 +105,7 @@ class Trainer:
                     strategy="default", seed: Optional[int] = None,
                     verbosity: str = "rich", eval_max_frames: Optional[int] = None,
                     resume_from: Optional[str] = None,
-                    keep_resume_state: bool = False) -> "Trainer":
+                    keep_resume_state: bool = False) -> Trainer:
         """The trainer for `config`'s head type, with data loaded and checked.
 
         Args:
@@ -347,7 +348,7 @@ class Trainer:
         run = self.run_path if self.is_chief else None
         if run is not None:
             ck = cfg.outputs.checkpointing
-            join = lambda name: os.path.join(run, name)  # noqa: E731
+            join = lambda name: os.path.join(run, name)
             if ck.initial_model and self._resume_state is None:
                 cbs.append(C.ModelCheckpointOnEvent(join("initial_model.h5"),
                                                     "train_begin"))
@@ -509,7 +510,7 @@ class Trainer:
 
         try:
             path = str(write_report(self.run_path))
-        except Exception as e:  # noqa: BLE001 - a report must never fail a run
+        except Exception as e:
             logger.warning("Could not write the training report: %s", e)
             return None
         logger.info("Report: %s", path)
@@ -635,8 +636,8 @@ def resume(run_folder, strategy="default", verbosity: str = "rich",
     run = Path(run_folder)
     cfg_path = run / "training_config.json"
     if not cfg_path.exists():
-        raise FileNotFoundError(f"{run} is not a sleapish run folder: "
-                                f"{cfg_path.name} is missing. Received: {run}")
+        raise InputNotFoundError(f"{run} is not a sleapish run folder: "
+                                 f"{cfg_path.name} is missing. Received: {run}")
     state = C.load_resume_state(run)  # fail early with a clear message
     seed = state.get("seed")
     cfg = TrainingJobConfig.load_json(cfg_path)

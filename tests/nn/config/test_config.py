@@ -189,7 +189,7 @@ def test_run_path():
                         run_name_suffix=".v2", runs_folder="models")
     assert out.run_path.replace("\\", "/") == "models/exp1_centroid.v2"
     with pytest.raises(ValueError, match="run_name"):
-        OutputsConfig().run_path
+        _ = OutputsConfig().run_path
 
 
 def test_cross_field_checks():

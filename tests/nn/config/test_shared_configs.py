@@ -85,7 +85,8 @@ def test_config_values_are_sleaps(shared_data):
     assert (cv.num_fc_layers, cv.num_fc_units, cv.output_stride, cv.loss_weight) == (
         3, 64, 16, 0.01)
     assert td.data.instance_cropping.crop_size == 128
-    sc = load_config(shared_data / "models" / "minimal_instance.UNet.centered_instance_with_scaling")
+    sc = load_config(shared_data / "models"
+                     / "minimal_instance.UNet.centered_instance_with_scaling")
     assert sc.data.preprocessing.input_scaling == 0.5
 
 

@@ -9,8 +9,13 @@ import sleap_io as sio
 from sleapish.nn._backend import tf
 from sleapish.nn.config.optimization import AugmentationConfig
 from sleapish.nn.data.augmentation import (
-    ImgaugAugmenter, RandomCropper, RandomFlipper, affine_matrix, flip_instances_lr,
-    flip_instances_ud)
+    ImgaugAugmenter,
+    RandomCropper,
+    RandomFlipper,
+    affine_matrix,
+    flip_instances_lr,
+    flip_instances_ud,
+)
 
 H, W = 96, 80
 # Four blobs ~20 px apart, <= 15 px from the image centre ((W-1)/2, (H-1)/2) =

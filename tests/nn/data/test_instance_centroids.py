@@ -59,7 +59,7 @@ def test_finder_anchor_with_bbox_fallback():
     (out,) = _run(InstanceCentroidFinder(), {"instances": pts})
     np.testing.assert_allclose(out["centroids"], [[5, 10], [2, 3], [2, 4.5]])
     with pytest.raises(ValueError, match="'wing' is not a node"):
-        InstanceCentroidFinder(True, "wing", [skel]).anchor_ind
+        _ = InstanceCentroidFinder(True, "wing", [skel]).anchor_ind
 
 
 def test_finder_picks_each_instance_anchor_by_skeleton():

@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-
 from clean_env import clean_env
 
 SCRIPT = r"""

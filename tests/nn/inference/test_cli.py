@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sleap_io as sio
+from model_folders import make_model_folder
 
 import sleapish
 import sleapish.nn.inference as inference
@@ -27,7 +28,6 @@ from sleapish.nn.config import (
 from sleapish.nn.inference.cli import main as track_main
 from sleapish.nn.inference.cli import parse_frames
 from sleapish.nn.inference.cli_inputs import collect_inputs
-from model_folders import make_model_folder
 
 QUIET = ["--verbosity", "none"]
 

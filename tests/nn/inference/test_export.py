@@ -4,18 +4,17 @@ against the Python predictor, bad input, and the exported folder as a model."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from clean_env import clean_env
 
 import sleapish
 from sleapish.nn._backend import tf
 from sleapish.nn.inference import ExportError, export_cli, export_model, load_model
-from clean_env import clean_env
 
 BOTTOMUP = "minimal_instance.UNet.bottomup"
 CENTROID = "minimal_instance.UNet.centroid"

@@ -8,7 +8,7 @@ predictors build them (integral refinement, strides and scales from the configs)
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,7 @@ BU_MULTICLASS = "min_tracks_2node.UNet.bottomup_multiclass"
 TD_MULTICLASS = "min_tracks_2node.UNet.topdown_multiclass"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(folder: str):
     return load_config(folder), load_keras_model(folder)
 
@@ -81,7 +81,8 @@ def instance_layer(shared_data, name=CENTERED, **kwargs):
     cfg, km = _load(shared_data, name)
     kwargs.setdefault("refinement", "integral")
     return FindInstancePeaks(km, input_scale=cfg.data.preprocessing.input_scaling,
-                             resize_input_image=False, output_stride=cfg.model.heads.centered_instance.output_stride,
+                             resize_input_image=False,
+                             output_stride=cfg.model.heads.centered_instance.output_stride,
                              **kwargs)
 
 

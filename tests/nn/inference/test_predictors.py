@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from model_folders import make_model_folder
 
 import sleapish
 from sleapish.nn.config import (
@@ -12,7 +13,6 @@ from sleapish.nn.config import (
     HeadsConfig,
 )
 from sleapish.nn.inference import ModelFolderError, load_model
-from model_folders import make_model_folder
 
 
 @pytest.fixture(scope="module")

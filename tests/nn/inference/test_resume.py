@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from clean_env import clean_env
 
 import sleapish
 from sleapish.nn.data.providers import VideoReader
@@ -19,7 +19,6 @@ from sleapish.nn.inference.checkpoint import (
     checkpoint_path,
 )
 from sleapish.nn.tracking import make_tracker_by_name
-from clean_env import clean_env
 
 BOTTOMUP = "minimal_instance.UNet.bottomup"
 

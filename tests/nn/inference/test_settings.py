@@ -55,8 +55,9 @@ def test_convert_channels_with_run_time_channels_matches_the_static_path(graysca
 
 
 def test_layer_settings_are_frozen_configs_and_assignments_evolve_them():
-    from sleapish.nn.inference import SingleInstanceInferenceLayer, SingleInstanceInferenceModel
     from layer_models import cms_at, const_model
+
+    from sleapish.nn.inference import SingleInstanceInferenceLayer, SingleInstanceInferenceModel
 
     grid = np.array([[3.0, 5.0], [7.0, 2.0]], np.float32)
     model = const_model({"SingleInstanceConfmapsHead": cms_at(grid, 10, 10)}, [10, 10, 1])

@@ -30,8 +30,8 @@ from sleapish.nn.tracking import (
     nms_fast,
     retrack,
     sleap_argsort,
+    sorting,
 )
-from sleapish.nn.tracking import sorting
 
 SKEL = sio.Skeleton(["a", "b", "c"])
 VIDEO = sio.Video(filename="fake.mp4")

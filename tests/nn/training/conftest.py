@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from training_helpers import tiny_config
+
 
 @pytest.fixture(scope="session")
 def one_animal(tmp_path_factory):

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from clean_env import clean_env
 from training_helpers import tiny_config
 
@@ -74,16 +73,19 @@ def test_ten_random_kills_then_resume_equals_an_uninterrupted_run(synthetic, tmp
     rng = np.random.default_rng(0)
     epochs, batches = 4, 3
     outcomes = []
-    for trial in range(10):
+    for _trial in range(10):
         state_path = run / "resume" / "state.json"
         done = json.loads(state_path.read_text())["next_epoch"] if \
             state_path.exists() else 0
         left = (epochs - done) * batches
         kind = rng.choice(["batch", "state", "eval"], p=[0.6, 0.25, 0.15]) if left \
             else "eval"
-        point = {"batch": lambda: f"batch:{rng.integers(1, left + 1)}",
-                 "state": lambda: f"state:{rng.integers(done, epochs)}",
-                 "eval": lambda: "eval"}[kind]()
+        if kind == "batch":
+            point = f"batch:{rng.integers(1, left + 1)}"
+        elif kind == "state":
+            point = f"state:{rng.integers(done, epochs)}"
+        else:
+            point = "eval"
         cmd = _resume_cmd(run) if state_path.exists() else _train_cmd(
             cfg_path, synthetic.labels_path, "killed")
         if not state_path.exists() and run.exists():  # killed before training began

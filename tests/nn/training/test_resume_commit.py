@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import h5py
 import numpy as np
-
 from training_helpers import tiny_config
 
 

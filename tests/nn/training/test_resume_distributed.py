@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -18,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from training_helpers import tiny_config
 from clean_env import clean_env
+from training_helpers import tiny_config
 
 REPO = Path(__file__).resolve().parents[3]
 

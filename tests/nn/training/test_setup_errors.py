@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import sleap_io as sio
-
 from training_helpers import tiny_config
 
 
@@ -87,9 +85,8 @@ def test_missing_labels_file_and_unknown_profile(tmp_path, capsys):
 
 
 def test_list_profiles(capsys):
-    from sleapish.train import main
-
     from sleapish.nn.training.profiles import PROFILE_DIR
+    from sleapish.train import main
 
     assert main(["--list-profiles"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -150,7 +147,7 @@ def test_packaged_profiles_are_current(tmp_path):
 def test_validation_fraction_split_is_seeded_and_written_back(synthetic, tmp_path):
     cfg1, cfg2 = tiny_config("centroid", tmp_path), tiny_config("centroid", tmp_path)
     t1 = _from_config(cfg1, str(synthetic.labels_path), seed=5)
-    t2 = _from_config(cfg2, str(synthetic.labels_path), seed=5)
+    _from_config(cfg2, str(synthetic.labels_path), seed=5)
     inds = cfg1.data.labels.validation_inds
     assert inds == cfg2.data.labels.validation_inds and len(inds) == 3  # 10% of 32
     assert sorted(inds + cfg1.data.labels.training_inds) == list(range(32))

@@ -8,7 +8,6 @@ import json
 import h5py
 import numpy as np
 import pytest
-
 from training_helpers import PROFILES, tiny_config
 
 RUN_FILES = {"training_config.json", "initial_config.json", "best_model.h5",
