@@ -55,3 +55,16 @@ def test_backend_import_prints_no_tensorflow_logs():
         capture_output=True, text=True, check=True,
         env=clean_env(TF_CPP_MIN_LOG_LEVEL="2"))
     assert _tf_messages(shown.stderr) == _tf_messages(bare.stderr)
+
+
+def test_load_model_shows_its_real_signature():
+    import inspect
+
+    import sleapish
+    from sleapish.nn.inference.loading_api import load_model
+
+    assert sleapish.load_model is load_model
+    params = inspect.signature(sleapish.load_model).parameters
+    assert list(params)[:3] == ["model_path", "batch_size", "peak_threshold"]
+    assert params["batch_size"].default == 4 and "tracker" in params
+    assert "load_model" in dir(sleapish)

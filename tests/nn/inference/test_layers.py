@@ -519,3 +519,15 @@ def test_predict_input_types_and_batching():
         sim.predict("not an image")
     with pytest.raises(KeyError, match="image"):
         sim.predict({"frames": frames})
+
+
+def test_inference_model_rejects_unknown_keyword_arguments():
+    model = SingleInstanceInferenceModel(SingleInstanceInferenceLayer(
+        identity_model([16, 16, 1], "SingleInstanceConfmapsHead"), refinement=None))
+    frames = np.zeros([2, 16, 16, 1], np.uint8)
+    out = model.predict(frames, verbose=0)  # Keras's predict options are accepted
+    assert out["instance_peaks"].shape == (2, 1, 1, 2)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'batchsize'"):
+        model.predict(frames, batchsize=2)
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        model.predict_on_batch(frames, numpy=True, batch_size=2)
