@@ -20,6 +20,11 @@ from __future__ import annotations
 class SleapishError(Exception):
     """Base of every error sleapish raises on bad input."""
 
+    # Exception's own constructor (a message), also for the subclasses that add a
+    # built-in base: TensorFlow's autograph then re-raises an error raised while
+    # tracing a `tf.function` as the same class, not as a StagingError.
+    __init__ = Exception.__init__
+
 
 class InvalidValueError(SleapishError, ValueError):
     """An argument, option, config value or data array sleapish cannot use."""

@@ -70,3 +70,16 @@ def test_unwritable_output_folder(tmp_path, monkeypatch):
         with atomic_folder(tmp_path / "export"):
             pass
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("cls", [E.InvalidValueError, E.MissingKeyError,
+                                 E.InputNotFoundError])
+def test_error_raised_while_tracing_keeps_its_class(cls):
+    from sleapish.nn._backend import tf
+
+    @tf.function
+    def step(x):
+        raise cls("needs 'instances' in the example")
+
+    with pytest.raises(cls, match="needs 'instances'"):
+        step(tf.constant(1.0))

@@ -100,3 +100,13 @@ def test_sleapish_has_no_import_cycles():
     assert len(graph) > 100
     assert "sleapish.nn.inference.predictor_base" in graph["sleapish.nn.inference.predictors"]
     assert _cycles(graph) == []
+
+
+def test_every_module_imports():
+    """Each module imports (catches a name moved to another module and not followed)."""
+    import importlib
+
+    names = sorted(n for n in _modules() if not n.endswith("__main__"))
+    for name in names:
+        importlib.import_module(name)
+    assert "sleapish.nn.paf_grouping.scorer" in names

@@ -156,7 +156,7 @@ def max_score_assignment(scores) -> Tuple[tf.Tensor, tf.Tensor]:
     `linear_sum_assignment` of `-scores` (NaN as `inf`); where that is infeasible or
     invalid (scipy raises), forbidden pairs get a cost larger than any difference
     between finite assignments, so as few as possible are used, as in
-    :func:`sleapish.nn.paf_grouping_matching._hungarian`.
+    :func:`sleapish.nn.paf_grouping.matching._hungarian`.
 
     Args:
         scores: float32 `(rows, columns)`.

@@ -8,7 +8,7 @@ from scipy.optimize import linear_sum_assignment as scipy_lsa
 
 from sleapish.nn._backend import tf
 from sleapish.nn.assignment import linear_sum_assignment, max_score_assignment
-from sleapish.nn.paf_grouping_matching import _hungarian
+from sleapish.nn.paf_grouping.matching import _hungarian
 
 _LSA = tf.function(linear_sum_assignment,
                    input_signature=[tf.TensorSpec([None, None], tf.float64)])

@@ -6,7 +6,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sleapish.nn import paf_grouping_matching as pgm
 from sleapish.nn._backend import tf
 from sleapish.nn.config.model import (
     MultiInstanceConfig,
@@ -35,6 +34,8 @@ from sleapish.nn.paf_grouping import (
     score_paf_lines_batch,
     toposort_edges,
 )
+from sleapish.nn.paf_grouping import assembly as pgm
+from sleapish.nn.paf_grouping.edges import _min_peaks_threshold
 
 NAMES = ["head", "thorax", "abdomen", "wingL", "wingR"]
 EDGES = [("head", "thorax"), ("thorax", "abdomen"), ("thorax", "wingL"),
@@ -446,7 +447,7 @@ def test_random_problems_invariants(problem):
     assert_array_equal(vals.row_lengths(), lengths)
     assert_array_equal(scores.row_lengths(), lengths)
     assert np.all(np.isfinite(scores.flat_values.numpy()))
-    threshold = pgm._min_peaks_threshold(min_peaks, n_nodes) or 0
+    threshold = _min_peaks_threshold(min_peaks, n_nodes) or 0
     for k in range(n_samples):
         e, pi = edge_inds[k].numpy(), edge_peak_inds[k].numpy().reshape(-1, 2)
         assert np.all((pi >= 0) & (pi < len(rows[k])))

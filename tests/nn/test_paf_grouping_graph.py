@@ -7,13 +7,13 @@ import pytest
 
 from sleapish.nn._backend import tf
 from sleapish.nn.identity import _assign_groups, _assign_groups_graph
-from sleapish.nn.paf_grouping_graph import group_instances_graph, match_candidates_graph
-from sleapish.nn.paf_grouping_matching import (
+from sleapish.nn.paf_grouping import (
     EdgeType,
     group_instances_np,
     match_candidates_np,
     toposort_edges,
 )
+from sleapish.nn.paf_grouping.graph import group_instances_graph, match_candidates_graph
 
 
 def _candidates(rng, n_edges=3):

@@ -11,7 +11,7 @@ outputs, skeleton, classes, strides, scales, settings).
 
 Unlike SLEAP's, the exported graph runs the whole model: uint8 frames in, instances
 out. PAF matching and grouping (bottom-up) and class assignment (identity models) run
-as graph ops (:mod:`sleapish.nn.paf_grouping_graph`, :mod:`sleapish.nn.assignment`),
+as graph ops (:mod:`sleapish.nn.paf_grouping.graph`, :mod:`sleapish.nn.assignment`),
 with the same results as the Python predictor.
 
 This module loads model folders and exports them (:func:`export_model`); the writing

@@ -21,7 +21,7 @@ from sleapish.nn._backend import tf
 from sleapish.nn.inference import predictors as P
 from sleapish.nn.inference import predictors_identity as PI
 from sleapish.nn.inference.export_common import FROZEN_GRAPH_FILE, read_info
-from sleapish.nn.inference.layers import convert_channels
+from sleapish.nn.inference.ops import convert_channels
 
 PathLike = Union[str, os.PathLike]
 

@@ -7,9 +7,9 @@ instance counts are `tf.RaggedTensor`s ragged on axis 1. The code is graph-frien
 batched (no Python loop per instance or per peak), so an `InferenceModel` runs a whole
 batch, from uint8 frames to peaks, in one `tf.function`.
 
-This module holds the base :class:`InferenceLayer`, the shared numeric helpers and
-:class:`SingleInstanceInferenceLayer`; the top-down layers are in `layers_topdown.py`
-and the bottom-up ones in `layers_bottomup.py`.
+This module holds the base :class:`InferenceLayer`, the model helpers and
+:class:`SingleInstanceInferenceLayer`; the tensor operations are in `ops.py`, the
+top-down layers in `layers_topdown.py` and the bottom-up ones in `layers_bottomup.py`.
 
 Coordinate rules (SLEAP's, which its trained models depend on):
 
@@ -24,16 +24,19 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
-from sleapish.errors import InvalidTypeError, InvalidValueError, MissingKeyError
+from sleapish.errors import InvalidTypeError, InvalidValueError
 from sleapish.nn._backend import keras, tf
 from sleapish.nn.data.normalization import ensure_float as _ensure_float
 from sleapish.nn.data.resizing import pad_image_to_stride as _pad_to_stride
+from sleapish.nn.data.resizing import resize_image
 from sleapish.nn.inference.loading import find_head, get_model_output_stride
-from sleapish.nn.peak_finding import (
-    find_global_peaks,
-    find_local_peaks,
-    find_local_peaks_rough,
-    refine_peaks_with_offsets,
+from sleapish.nn.inference.ops import (
+    convert_channels,
+    get_images,
+    global_peaks,
+    group_by_sample,
+    local_peaks,
+    to_image_coords,
 )
 from sleapish.nn.settings import (
     PeakFindingConfig,
@@ -94,126 +97,18 @@ def model_outputs(keras_model, imgs) -> List[tf.Tensor]:
     return [out]
 
 
-def resize_images(imgs, scale: float):
-    """Resize a batch by `scale` as SLEAP's `resize_image` does.
-
-    The new size is `int(height * scale)` x `int(width * scale)` (truncated), bilinear
-    with half-pixel centres and no antialiasing; the result is cast back to the input
-    dtype (uint8 values are truncated, as SLEAP's cast does).
-
-    Args:
-        imgs: `(samples, height, width, channels)` images of any dtype.
-        scale: Resize factor.
-
-    Returns:
-        The resized batch, same dtype.
-    """
-    imgs = tf.convert_to_tensor(imgs)
-    hw = tf.cast(tf.shape(imgs)[1:3], tf.float32) * tf.cast(scale, tf.float32)
-    resized = tf.image.resize(imgs, tf.cast(hw, tf.int32), method="bilinear",
-                              antialias=False)
-    return tf.cast(resized, imgs.dtype)
 
 
-def convert_channels(imgs, grayscale: bool):
-    """1 channel (luma, `tf.image.rgb_to_grayscale` on the input dtype) or RGB (tiled).
-
-    Works when the channel count is only known at run time (e.g. in a `tf.function`
-    traced with relaxed shapes); images with another channel count pass unchanged.
-
-    Args:
-        imgs: `(..., channels)` images of any dtype.
-        grayscale: Convert to 1 channel (True) or to 3 channels (False).
-
-    Returns:
-        The converted images, same dtype.
-    """
-    imgs = tf.convert_to_tensor(imgs)
-    src = 3 if grayscale else 1
-    convert = tf.image.rgb_to_grayscale if grayscale else tf.image.grayscale_to_rgb
-    channels = imgs.shape[-1]
-    if channels is not None:
-        return convert(imgs) if channels == src else imgs
-    # Channels known only at run time (1 or 3). No tf.cond: TensorFlow 2.21 runs a
-    # cond branch's shape-checking ops even when the branch is not taken. Gathering
-    # channels [0, min(1, c - 1), min(2, c - 1)] gives RGB for both counts (tiled
-    # gray, or the image itself).
-    n = tf.shape(imgs)[-1]
-    rgb = tf.gather(imgs, tf.minimum(tf.range(3), n - 1), axis=-1)
-    rgb = tf.ensure_shape(rgb, imgs.shape[:-1] + [3])
-    if not grayscale:
-        return rgb
-    return tf.where(tf.equal(n, 3), tf.image.rgb_to_grayscale(rgb), rgb[..., :1])
 
 
-def to_image_coords(points, output_stride, input_scale: float):
-    """Map grid points to full-image pixels: `x * stride`, then `/ scale + 0.5`."""
-    points = points * tf.cast(output_stride, tf.float32)
-    if input_scale != 1.0:
-        points = points / tf.cast(input_scale, tf.float32) + 0.5
-    return points
 
 
-def global_peaks(cms, offsets, threshold: float, refinement: Optional[str],
-                 integral_patch_size: int):
-    """Global peak of every sample and channel, refined by offsets or `refinement`.
-
-    Args:
-        cms: float32 `(samples, height, width, channels)` confidence maps.
-        offsets: float32 `(samples, height, width, 2 * channels)` offset maps, or None.
-        threshold: Peaks below it get NaN points (values kept).
-        refinement: None, "integral" or "local"; ignored when `offsets` is given.
-        integral_patch_size: Patch size for integral refinement.
-
-    Returns:
-        `(points, vals)`: float32 `(samples, channels, 2)` grid points and float32
-        `(samples, channels)` values.
-    """
-    if offsets is None:
-        return find_global_peaks(cms, threshold=threshold, refinement=refinement,
-                                 integral_patch_size=integral_patch_size)
-    points, vals = find_global_peaks(cms, threshold=threshold, refinement=None)
-    s = tf.shape(points)
-    n = s[0] * s[1]
-    flat = tf.reshape(points, [n, 2])
-    sample_inds = tf.range(n) // s[1]
-    channel_inds = tf.range(n) % s[1]
-    refined = refine_peaks_with_offsets(flat, sample_inds, channel_inds, offsets)
-    return tf.reshape(refined, [s[0], s[1], 2]), vals
 
 
-def local_peaks(cms, offsets, threshold: float, refinement: Optional[str],
-                integral_patch_size: int):
-    """All local peaks, refined by offsets or `refinement`.
-
-    Returns:
-        `(points, vals, sample_inds, channel_inds)`: float32 `(n_peaks, 2)` grid points,
-        float32 `(n_peaks,)`, int32 `(n_peaks,)`, int32 `(n_peaks,)`, ordered by
-        (sample, row, column, channel).
-    """
-    if offsets is None:
-        return find_local_peaks(cms, threshold=threshold, refinement=refinement,
-                                integral_patch_size=integral_patch_size)
-    points, vals, sample_inds, channel_inds = find_local_peaks_rough(cms, threshold)
-    points = refine_peaks_with_offsets(points, sample_inds, channel_inds, offsets)
-    return points, vals, sample_inds, channel_inds
 
 
-def group_by_sample(values, sample_inds, n_samples):
-    """`tf.RaggedTensor` `(n_samples, (n), ...)` from flat values and sample indices."""
-    return tf.RaggedTensor.from_value_rowids(
-        values, tf.cast(sample_inds, tf.int64), nrows=tf.cast(n_samples, tf.int64),
-        validate=False)
 
 
-def get_images(data):
-    """The image batch of a layer input (a tensor, or a dict with an "image" key)."""
-    if isinstance(data, dict):
-        if "image" not in data:
-            raise MissingKeyError(f"Inference inputs must hold an 'image' key. Received keys: "
-                                  f"{sorted(data)}")
-        return data["image"]
-    return data
 
 
 # ------------------------------------------------------------------- base layer
@@ -295,7 +190,7 @@ class InferenceLayer(SettingsMixin, keras.layers.Layer):
         if self.ensure_float:
             imgs = _ensure_float(imgs)
         if resize and self.input_scale != 1.0:
-            imgs = resize_images(imgs, self.input_scale)
+            imgs = resize_image(imgs, self.input_scale)
         if self.pad_to_stride > 1:
             imgs = _pad_to_stride(imgs, self.pad_to_stride)
         return imgs
@@ -372,7 +267,6 @@ __all__ = [
     "SingleInstanceInferenceLayer",
     "check_refinement",
     "infer_output_stride",
-    "resize_images",
     "to_image_coords",
     "global_peaks",
     "local_peaks",

@@ -17,24 +17,12 @@ from sleapish.nn._backend import tf
 from sleapish.nn.identity import classify_peaks_from_maps
 from sleapish.nn.inference.layers import (
     InferenceLayer,
-    get_images,
-    group_by_sample,
     infer_output_stride,
-    local_peaks,
     model_outputs,
     require_head,
 )
+from sleapish.nn.inference.ops import _unscale, get_images, group_by_sample, local_peaks
 from sleapish.nn.settings import PeakFindingConfig, PeakFindingMixin
-
-
-def _unscale(points, input_scale: float):
-    """`points / input_scale + 0.5` when `input_scale != 1` (dense or ragged)."""
-    if input_scale == 1.0:
-        return points
-    scale = tf.cast(input_scale, tf.float32)
-    if isinstance(points, tf.RaggedTensor):
-        return tf.ragged.map_flat_values(lambda v: v / scale + 0.5, points)
-    return points / scale + 0.5
 
 
 class _LocalPeaksLayer(PeakFindingMixin, InferenceLayer):

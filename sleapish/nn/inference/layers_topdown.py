@@ -28,17 +28,16 @@ from __future__ import annotations
 from typing import Dict, Optional
 
 from sleapish.nn._backend import keras, tf
-from sleapish.nn.data.instance_cropping import make_centered_bboxes, normalize_bboxes
 from sleapish.nn.identity import classify_peaks_from_vectors
-from sleapish.nn.inference.layers import (
-    InferenceLayer,
+from sleapish.nn.inference.layers import InferenceLayer, model_outputs, require_head
+from sleapish.nn.inference.ops import (
+    _as_ragged_points,
+    crop_around_centroids,
     get_images,
     global_peaks,
     group_by_sample,
+    limit_instances,
     local_peaks,
-    model_outputs,
-    require_head,
-    resize_images,
     to_image_coords,
 )
 from sleapish.nn.settings import (
@@ -47,75 +46,9 @@ from sleapish.nn.settings import (
     SettingsMixin,
 )
 
-
 # ----------------------------------------------------------------------- helpers
-def crop_around_centroids(images, centroids, sample_inds, crop_size: int,
-                          precrop_resize: float = 1.0):
-    """Crop `crop_size` squares centred on points, and their SLEAP crop offsets.
-
-    Args:
-        images: `(samples, height, width, channels)` full images (any dtype).
-        centroids: float32 `(n, 2)` (x, y) centres in full-image pixels.
-        sample_inds: int `(n,)` image of each centre.
-        crop_size: Side of the crops, in pixels of the (resized) image.
-        precrop_resize: Resize the images by this before cropping (centres are scaled
-            along); crops are then in the scaled image's pixels.
-
-    Returns:
-        `(crops, crop_offsets)`: `(n, crop_size, crop_size, channels)` crops in the
-        images' dtype (bilinear, 0 outside, cast back as SLEAP does), and float32
-        `(n, 2)` offsets `c - crop_size / (2 * precrop_resize)` in full-image pixels.
-    """
-    images = tf.convert_to_tensor(images)
-    centroids = tf.convert_to_tensor(centroids, tf.float32)
-    size = int(crop_size)
-    if precrop_resize != 1.0:
-        images = resize_images(images, precrop_resize)
-        centers = centroids * tf.cast(precrop_resize, tf.float32)
-    else:
-        centers = centroids
-    boxes = make_centered_bboxes(centers, size, size)
-    s = tf.shape(images)
-    crops = tf.image.crop_and_resize(
-        tf.cast(images, tf.float32), normalize_bboxes(boxes, s[1], s[2]),
-        tf.cast(sample_inds, tf.int32), [size, size], method="bilinear")
-    crops = tf.cast(crops, images.dtype)
-    crop_offsets = centroids - size / (2.0 * float(precrop_resize))
-    return crops, crop_offsets
 
 
-def limit_instances(points, vals, sample_inds, n_samples, max_instances: int):
-    """Keep the `max_instances` highest-valued peaks of each sample (SLEAP's rule).
-
-    Samples with more than `max_instances` peaks keep their top ones ordered by
-    decreasing value (ties: first peak first, as `tf.math.top_k`); other samples keep
-    all their peaks in their original order.
-
-    Args:
-        points: float32 `(n, 2)`.
-        vals: float32 `(n,)`.
-        sample_inds: int `(n,)`, non-decreasing.
-        n_samples: Number of samples.
-        max_instances: Maximum number of peaks per sample.
-
-    Returns:
-        `(points, vals, sample_inds)` of the kept peaks, grouped by sample.
-    """
-    sample_inds = tf.cast(sample_inds, tf.int32)
-    n = tf.shape(vals)[0]
-    by_val = tf.argsort(-vals, stable=True)
-    order = tf.gather(by_val, tf.argsort(tf.gather(sample_inds, by_val), stable=True))
-    counts = tf.math.unsorted_segment_sum(tf.ones([n], tf.int32), sample_inds, n_samples)
-    starts = tf.cumsum(counts, exclusive=True)
-    rank_sorted = tf.range(n) - tf.gather(starts, tf.gather(sample_inds, order))
-    rank = tf.scatter_nd(order[:, None], rank_sorted, [n])
-    position = tf.range(n) - tf.gather(starts, sample_inds)
-    over = tf.gather(counts, sample_inds) > max_instances
-    keep = tf.logical_or(tf.logical_not(over), rank < max_instances)
-    key = sample_inds * (n + 1) + tf.where(over, rank, position)
-    kept = tf.boolean_mask(tf.range(n), keep)
-    kept = tf.gather(kept, tf.argsort(tf.gather(key, kept), stable=True))
-    return tf.gather(points, kept), tf.gather(vals, kept), tf.gather(sample_inds, kept)
 
 
 def _flat_crops(inputs):
@@ -171,14 +104,6 @@ def _crop_peaks(layer, inputs):
     return outs, peaks, vals, crop_sample_inds, n_samples, inputs
 
 
-def _as_ragged_points(x, rank: int):
-    """Sample-grouped ragged tensor from ragged, or dense NaN-padded, input."""
-    if isinstance(x, tf.RaggedTensor):
-        return x
-    x = tf.convert_to_tensor(x, tf.float32)
-    axes = list(range(2, rank))
-    valid = tf.logical_not(tf.reduce_all(tf.math.is_nan(x), axis=axes))
-    return tf.ragged.boolean_mask(x, valid)
 
 
 # ------------------------------------------------------------------ centroid layers

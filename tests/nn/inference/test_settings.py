@@ -8,7 +8,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from sleapish.nn._backend import tf
-from sleapish.nn.inference.layers import convert_channels
+from sleapish.nn.inference.ops import convert_channels
 from sleapish.nn.paf_grouping import PAFScorer
 from sleapish.nn.settings import PAFGroupingConfig, PeakFindingConfig
 

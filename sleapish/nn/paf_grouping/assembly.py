@@ -1,217 +1,36 @@
-"""NumPy side of PAF grouping: Hungarian matching, edge ordering and instance assembly.
+"""Assembling matched connections into instances (NumPy; one callback per batch).
 
-These are the steps of :mod:`sleapish.nn.paf_grouping` that have no TensorFlow
-equivalent. The graph code calls them through `tf.numpy_function`, once per batch.
-They are public through :mod:`sleapish.nn.paf_grouping` (SLEAP's
-`sleap.nn.paf_grouping` names); import them from there.
-
-Rules reproduced from SLEAP 1.4.1:
-
-- Matching: for each sample and each skeleton edge, the candidate scores form a
-  `(n_src_peaks, n_dst_peaks)` matrix that is solved with
-  `scipy.optimize.linear_sum_assignment` on the negated scores; NaN scores (zero-length
-  lines) cost `inf`. Matched indices are positions within the node's peaks.
-- Edge order: breadth-first from the first node of a topological sort (see
-  :func:`toposort_edges`); edges not reached are not used for assembly.
-- Assembly (:func:`assign_connections_to_instances`): connections are visited in edge
-  order. Neither peak assigned: new instance `max(ids) + 1` for both. Source assigned,
-  destination not: destination joins the source's instance. Both assigned: the
-  destination is moved to the source's instance, and the destination's old instance is
-  merged in when the two share no node type. Source unassigned, destination assigned:
-  the connection is ignored.
-- Instance score: float32 running sum of its connections' scores in visiting order.
-
-Defects fixed (results unchanged where SLEAP returns any): an infeasible assignment
-(e.g. a row of NaN scores) raises in SLEAP; here it is solved with finite stand-ins and
-those pairs keep their NaN score (they are then dropped by `min_line_scores`). A
-connection whose peaks end in different instances fails an assertion in SLEAP; here its
-score counts for the source's instance.
+Rules reproduced from SLEAP 1.4.1 (:func:`assign_connections_to_instances`):
+connections are visited in edge order. Neither peak assigned: new instance
+`max(ids) + 1` for both. Source assigned, destination not: destination joins the
+source's instance. Both assigned: the destination is moved to the source's instance,
+and the destination's old instance is merged in when the two share no node type.
+Source unassigned, destination assigned: the connection is ignored. Instance score:
+float32 running sum of its connections' scores in visiting order. A connection whose
+peaks end in different instances fails an assertion in SLEAP; here its score counts
+for the source's instance.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import attrs
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from sleapish.errors import InvalidValueError
-
-
-@attrs.frozen
-class PeakID:
-    """Indices identifying one peak in a sample.
-
-    Attributes:
-        node_ind: Index of the node type (channel) of the peak.
-        peak_ind: Index of the peak among the sample's peaks of that node type.
-    """
-
-    node_ind: int
-    peak_ind: int
-
-
-@attrs.frozen
-class EdgeType:
-    """Indices identifying one skeleton edge type.
-
-    Attributes:
-        src_node_ind: Index of the edge's source node.
-        dst_node_ind: Index of the edge's destination node.
-    """
-
-    src_node_ind: int
-    dst_node_ind: int
-
-
-@attrs.define
-class EdgeConnection:
-    """A matched connection between two peaks of one edge type.
-
-    Attributes:
-        src_peak_ind: Index of the source peak among its node type's peaks.
-        dst_peak_ind: Index of the destination peak among its node type's peaks.
-        score: PAF line score of the connection.
-    """
-
-    src_peak_ind: int
-    dst_peak_ind: int
-    score: float
-
-
-def toposort_edges(edge_types: Sequence[EdgeType]) -> Tuple[int, ...]:
-    """Order in which edge types are visited during instance assembly.
-
-    As SLEAP (networkx): the directed graph's nodes are ordered by first appearance in
-    the edge list; the root is the first node with no incoming edge; edges are then
-    listed breadth-first from the root, following edge direction, children in edge-list
-    order. Edges not reached this way (other components, edges into an already visited
-    node, repeated edges) are left out and play no part in grouping.
-
-    Args:
-        edge_types: `EdgeType`s (or `(src, dst)` pairs) of the skeleton, in head order.
-
-    Returns:
-        Tuple of indices into `edge_types`, in visiting order; `()` for no edges.
-
-    Raises:
-        ValueError: If every node has an incoming edge (a cycle with no root).
-
-    Example:
-        >>> toposort_edges([EdgeType(1, 2), EdgeType(0, 1), EdgeType(0, 3)])
-        (1, 2, 0)
-    """
-    pairs = [_as_pair(e) for e in edge_types]
-    if not pairs:
-        return ()
-    nodes = list(dict.fromkeys(n for pair in pairs for n in pair))
-    children: Dict[int, List[int]] = {n: [] for n in nodes}
-    in_degree = dict.fromkeys(nodes, 0)
-    for src, dst in dict.fromkeys(pairs):
-        children[src].append(dst)
-        in_degree[dst] += 1
-    roots = [n for n in nodes if in_degree[n] == 0]
-    if not roots:
-        raise InvalidValueError("Skeleton edges have no root node (every node has an incoming "
-                                f"edge). Received: {pairs}")
-    visited, queue, order = {roots[0]}, deque([roots[0]]), []
-    while queue:
-        src = queue.popleft()
-        for dst in children[src]:
-            if dst not in visited:
-                visited.add(dst)
-                order.append(pairs.index((src, dst)))
-                queue.append(dst)
-    return tuple(order)
-
-
-def _as_pair(edge) -> Tuple[int, int]:
-    if isinstance(edge, EdgeType):
-        return int(edge.src_node_ind), int(edge.dst_node_ind)
-    return int(edge[0]), int(edge[1])
-
-
-# ------------------------------------------------------------------------- matching
-def _hungarian(scores: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Maximum-score assignment of a score matrix; NaN scores are forbidden pairs."""
-    cost = np.where(np.isnan(scores), np.inf, -scores).astype(np.float64)
-    try:
-        return linear_sum_assignment(cost)
-    except ValueError:
-        # Infeasible (SLEAP raises here): forbidden pairs get a cost larger than any
-        # difference between finite assignments, so as few as possible are used.
-        finite = np.isfinite(cost)
-        span = float(np.abs(cost[finite]).max()) if finite.any() else 0.0
-        big = 2.0 * (span + 1.0) * (min(cost.shape) + 1)
-        cost = np.where(finite, cost, np.where(cost < 0, -big, big))
-        return linear_sum_assignment(cost)
-
-
-def match_candidates_np(sample_inds, edge_inds, edge_peak_inds, line_scores,
-                        n_edges: int):
-    """Hungarian matching of candidate connections of a whole batch (NumPy).
-
-    Args:
-        sample_inds: int `(n_candidates,)` sample of each candidate.
-        edge_inds: int `(n_candidates,)` skeleton edge of each candidate.
-        edge_peak_inds: int `(n_candidates, 2)` `[src, dst]` peak indices. Within one
-            (sample, edge) group the candidates must be all pairs, source-major (as
-            made by `get_connection_candidates`).
-        line_scores: float32 `(n_candidates,)` scores.
-        n_edges: Number of skeleton edges; candidates of other edges are ignored.
-
-    Returns:
-        `(sample_inds, edge_inds, src_inds, dst_inds, scores)` of the matches, int32 /
-        float32 `(n_matches,)`, ordered by sample, then edge, then source. `src_inds`
-        and `dst_inds` are positions among the edge's source / destination node peaks.
-
-    Raises:
-        ValueError: If a group's candidates are not all pairs of its peaks.
-    """
-    sample_inds = np.asarray(sample_inds, np.int64).reshape(-1)
-    edge_inds = np.asarray(edge_inds, np.int64).reshape(-1)
-    edge_peak_inds = np.asarray(edge_peak_inds, np.int64).reshape(-1, 2)
-    line_scores = np.asarray(line_scores, np.float32).reshape(-1)
-    idx = np.flatnonzero((edge_inds >= 0) & (edge_inds < n_edges))
-    key = sample_inds[idx] * max(n_edges, 1) + edge_inds[idx]
-    perm = np.argsort(key, kind="stable")
-    idx, key = idx[perm], key[perm]
-    bounds = np.flatnonzero(np.diff(key)) + 1
-    starts = np.concatenate([[0], bounds]) if len(idx) else np.zeros(0, np.int64)
-    ends = np.concatenate([bounds, [len(idx)]]) if len(idx) else starts
-    out = [[] for _ in range(5)]
-    for start, end in zip(starts, ends):
-        block = idx[start:end]
-        n_src = len(np.unique(edge_peak_inds[block, 0]))
-        n_dst = len(np.unique(edge_peak_inds[block, 1]))
-        if n_src * n_dst != len(block):
-            raise InvalidValueError(
-                "Candidates of an edge must be all (source, destination) peak pairs. "
-                f"Received: {len(block)} candidates for {n_src} sources x {n_dst} "
-                f"destinations (sample {sample_inds[block[0]]}, edge "
-                f"{edge_inds[block[0]]})")
-        scores = line_scores[block].reshape(n_src, n_dst)
-        rows, cols = _hungarian(scores)
-        out[0].append(np.full(len(rows), sample_inds[block[0]]))
-        out[1].append(np.full(len(rows), edge_inds[block[0]]))
-        out[2].append(rows)
-        out[3].append(cols)
-        out[4].append(scores[rows, cols])
-    dtypes = [np.int32] * 4 + [np.float32]
-    return tuple(np.concatenate(o).astype(d) if o else np.zeros(0, d)
-                 for o, d in zip(out, dtypes))
-
-
-# ------------------------------------------------------------------------- assembly
-def _min_peaks_threshold(min_instance_peaks, n_nodes: Optional[int]):
-    """Absolute peak-count threshold, or `None` for no filtering (SLEAP's rule)."""
-    if not min_instance_peaks > 0:
-        return None
-    if isinstance(min_instance_peaks, (float, np.floating)):
-        return int(min_instance_peaks * n_nodes)
-    return min_instance_peaks
+from sleapish.nn._backend import tf
+from sleapish.nn.paf_grouping.edges import (
+    EdgeConnection,
+    EdgeType,
+    PeakID,
+    _as_pair,
+    _as_ragged,
+    _is_tree_order,
+    _min_peaks_threshold,
+)
+from sleapish.nn.paf_grouping.graph import (
+    group_instances_graph,
+)
 
 
 def assign_connections_to_instances(
@@ -310,16 +129,6 @@ def make_predicted_instances(
         values[index_of[inst], peak.node_ind] = (
             peak_scores[peak.node_ind][peak.peak_ind])
     return points, values, scores
-
-
-def _is_tree_order(pairs: Sequence[Tuple[int, int]]) -> bool:
-    """True if no edge's destination node was seen before (then no merges can occur)."""
-    seen = set()
-    for src, dst in pairs:
-        if src == dst or dst in seen:
-            return False
-        seen.update((src, dst))
-    return True
 
 
 def _no_repeats(m_sample, m_edge, peak_inds) -> bool:
@@ -538,3 +347,74 @@ def _group_general(peaks, peak_vals, p_sample, p_channel, m_sample, m_edge, m_sr
                 np.zeros((0, n_nodes), np.float32), np.zeros(0, np.float32),
                 n_per_sample)
     return (*(np.concatenate(o) for o in outs), n_per_sample)
+
+
+# -------------------------------------------------------------------------- grouping
+def group_instances_batch(peaks, peak_vals, peak_channel_inds, match_edge_inds,
+                          match_src_peak_inds, match_dst_peak_inds, match_line_scores,
+                          n_nodes: int, sorted_edge_inds: Tuple[int, ...],
+                          edge_types: List[EdgeType],
+                          min_instance_peaks: Union[int, float] = 0,
+                          min_line_scores: float = 0.25, peak_sample_inds=None,
+                          in_graph: bool = False):
+    """Group the matched connections of a batch into instances (one NumPy call, or
+    graph ops with `in_graph`, :mod:`sleapish.nn.paf_grouping.graph`).
+
+    Args:
+        peaks: float32 `tf.RaggedTensor` `(n_samples, (n_peaks), 2)`; or flat
+            `(n_peaks, 2)` with `peak_sample_inds`.
+        peak_vals: float32 peak values grouped like `peaks`.
+        peak_channel_inds: int32 node of each peak grouped like `peaks`.
+        match_edge_inds: int32 `tf.RaggedTensor` `(n_samples, (n_connections))`.
+        match_src_peak_inds: int32 `tf.RaggedTensor` `(n_samples, (n_connections))`.
+        match_dst_peak_inds: int32 `tf.RaggedTensor` `(n_samples, (n_connections))`.
+        match_line_scores: float32 `tf.RaggedTensor` `(n_samples, (n_connections))`.
+        n_nodes: Number of nodes in the skeleton.
+        sorted_edge_inds: Edge visiting order (:func:`toposort_edges`).
+        edge_types: `EdgeType` of each edge.
+        min_instance_peaks: See :func:`group_instances_sample`.
+        min_line_scores: See :func:`group_instances_sample`.
+        peak_sample_inds: int32 `(n_peaks,)` non-decreasing sample of each peak when
+            the peak inputs are flat.
+        in_graph: Assemble with graph ops instead of a NumPy callback.
+
+    Returns:
+        `(predicted_instances, predicted_peak_scores, predicted_instance_scores)` as
+        float32 `tf.RaggedTensor`s `(n_samples, (n_instances), n_nodes, 2)` (NaN where
+        missing), `(n_samples, (n_instances), n_nodes)` and `(n_samples,
+        (n_instances))`.
+    """
+    n_samples = match_edge_inds.nrows()
+    peaks = _as_ragged(peaks, peak_sample_inds, n_samples, rank=3)
+    peak_vals = _as_ragged(peak_vals, peak_sample_inds, n_samples)
+    peak_channel_inds = _as_ragged(peak_channel_inds, peak_sample_inds, n_samples)
+    n_nodes = int(n_nodes)
+    order = [int(k) for k in np.asarray(sorted_edge_inds).reshape(-1)]
+    types = list(edge_types)
+
+    def fn(pk, pv, ps, pc, ms, me, msrc, mdst, mscore, ns):
+        return group_instances_np(pk, pv, ps, pc, ms, me, msrc, mdst, mscore, int(ns),
+                                  n_nodes, order, types, min_instance_peaks,
+                                  min_line_scores)
+
+    args = [tf.reshape(tf.cast(peaks.flat_values, tf.float32), [-1, 2]),
+            tf.cast(peak_vals.flat_values, tf.float32), peaks.value_rowids(),
+            tf.cast(peak_channel_inds.flat_values, tf.int32),
+            match_edge_inds.value_rowids(),
+            tf.cast(match_edge_inds.flat_values, tf.int32),
+            tf.cast(match_src_peak_inds.flat_values, tf.int32),
+            tf.cast(match_dst_peak_inds.flat_values, tf.int32),
+            tf.cast(match_line_scores.flat_values, tf.float32), n_samples]
+    if in_graph:
+        points, values, scores, counts = group_instances_graph(
+            *args, n_nodes, order, types, min_instance_peaks, min_line_scores)
+    else:
+        points, values, scores, counts = tf.numpy_function(
+            fn, args, [tf.float32, tf.float32, tf.float32, tf.int64],
+            name="paf_group_instances")
+    points.set_shape([None, n_nodes, 2])
+    values.set_shape([None, n_nodes])
+    scores.set_shape([None])
+    counts.set_shape([None])
+    return tuple(tf.RaggedTensor.from_row_lengths(v, counts, validate=False)
+                 for v in (points, values, scores))

@@ -1,7 +1,7 @@
 """PAF matching and instance assembly as TensorFlow graph ops (no Python callbacks).
 
-The graph twins of :func:`~sleapish.nn.paf_grouping_matching.match_candidates_np` and
-:func:`~sleapish.nn.paf_grouping_matching.group_instances_np`, with the same inputs,
+The graph twins of :func:`~sleapish.nn.paf_grouping.matching.match_candidates_np` and
+:func:`~sleapish.nn.paf_grouping.assembly.group_instances_np`, with the same inputs,
 outputs and results, so that a whole bottom-up model, from frames to instances, fits in
 one SavedModel or frozen graph:
 
@@ -26,7 +26,7 @@ import numpy as np
 
 from sleapish.nn._backend import tf
 from sleapish.nn.assignment import max_score_assignment
-from sleapish.nn.paf_grouping_matching import (
+from sleapish.nn.paf_grouping.edges import (
     _as_pair,
     _is_tree_order,
     _min_peaks_threshold,
@@ -47,7 +47,7 @@ def match_candidates_graph(sample_inds, edge_inds, edge_peak_inds, line_scores,
 
     Returns:
         `(sample_inds, edge_inds, src_inds, dst_inds, scores)` int32 / float32
-        `(n_matches,)` as :func:`~sleapish.nn.paf_grouping_matching.match_candidates_np`.
+        `(n_matches,)` as :func:`~sleapish.nn.paf_grouping.matching.match_candidates_np`.
     """
     sample_inds = tf.reshape(tf.cast(sample_inds, tf.int32), [-1])
     edge_inds = tf.reshape(tf.cast(edge_inds, tf.int32), [-1])
@@ -121,7 +121,7 @@ def group_instances_graph(peaks, peak_vals, peak_sample_inds, peak_channel_inds,
     """Assemble matched connections of a batch into instances, in the graph.
 
     Arguments and results as
-    :func:`~sleapish.nn.paf_grouping_matching.group_instances_np`:
+    :func:`~sleapish.nn.paf_grouping.assembly.group_instances_np`:
     `(points, peak_vals, scores, n_instances)` float32 `(n_total, n_nodes, 2)`,
     `(n_total, n_nodes)`, `(n_total,)` in sample order and int64 `(n_samples,)`.
     """
@@ -292,6 +292,3 @@ def group_instances_graph(peaks, peak_vals, peak_sample_inds, peak_channel_inds,
                                     maxlength=n_samples, dtype=tf.int64)
     return (tf.reshape(points, [-1, n_nodes, 2]), tf.reshape(values, [-1, n_nodes]),
             scores, n_per_sample)
-
-
-__all__ = ["match_candidates_graph", "group_instances_graph"]
