@@ -31,7 +31,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from sleapish.errors import IndexOutOfRangeError, InvalidValueError
+from sleapish.errors import IndexOutOfRangeError, InvalidValueError, SleapishError
 
 PathLike = Union[str, os.PathLike]
 
@@ -286,10 +286,17 @@ def render(labels_or_path, output: Optional[PathLike] = None,
         return output
 
     with atomic_output(output) as tmp:
-        sio.render_video(labels, tmp, video=int(video_index), frame_inds=frame_inds,
-                         include_unlabeled=True, fps=fps, crf=int(crf),
-                         show_progress=show_progress, **style)
+        try:
+            sio.render_video(labels, tmp, video=int(video_index), frame_inds=frame_inds,
+                             include_unlabeled=True, fps=fps, crf=int(crf),
+                             show_progress=show_progress, **style)
+        except (RuntimeError, OSError) as e:  # ffmpeg failed, a frame did not decode
+            raise RenderError(f"Rendering {output} failed: {e}") from e
     return output
+
+
+class RenderError(SleapishError, RuntimeError):
+    """The video encoder or a frame read failed while rendering."""
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from sleapish import demo, load_file
+
+pytestmark = pytest.mark.slow  # trainings, subprocesses, notebooks, docs: see `make test-fast`
 
 
 def test_demo_quick_writes_every_output(tmp_path, capsys):

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from clean_env import clean_env
 
+pytestmark = pytest.mark.slow  # trainings, subprocesses, notebooks, docs: see `make test-fast`
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import sleap_io as sio
 from clean_env import clean_env
 
@@ -34,6 +35,7 @@ def _tf_messages(stderr: str) -> list:
     return sorted(line.split("] ", 1)[-1] for line in stderr.splitlines() if line.strip())
 
 
+@pytest.mark.slow
 def test_backend_import_prints_no_tensorflow_logs():
     code = ("from sleapish.nn._backend import tf, keras; "
             "m = keras.Sequential([keras.layers.Dense(2)]); "

@@ -19,6 +19,8 @@ import nbclient  # dev dependencies: a missing one is a failure, not a skip
 import nbformat
 import pytest
 
+pytestmark = pytest.mark.slow  # trainings, subprocesses, notebooks, docs: see `make test-fast`
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 NOTEBOOKS = ["01_train_and_predict.ipynb", "02_inside_the_pipeline.ipynb",

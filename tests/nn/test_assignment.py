@@ -74,6 +74,7 @@ def test_max_score_assignment_equals_the_numpy_path_with_its_fallback(seed):
         np.testing.assert_array_equal(cols, want[1], err_msg=str(s))
 
 
+@pytest.mark.slow
 def test_assignment_converts_to_onnx_and_runs_the_same():
     import onnxruntime as ort
     import tf2onnx

@@ -4,6 +4,7 @@ shapes, NaNs, empty frames and extreme values without crashing."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -26,6 +27,7 @@ def _maps(draw, max_side=12):
     return draw(arrays(np.float32, shape, elements=_VALUES))
 
 
+@pytest.mark.slow
 @_FUZZ
 @given(cms=_maps(), refinement=st.sampled_from([None, "local", "integral"]),
        threshold=st.floats(-1, 2))
@@ -36,6 +38,7 @@ def test_peak_finding_never_crashes(cms, refinement, threshold):
     assert pts.shape[0] == vals.shape[0] == s.shape[0] == c.shape[0]
 
 
+@pytest.mark.slow
 @_FUZZ
 @given(data=st.data(), n_peaks=st.integers(0, 8), in_graph=st.booleans())
 def test_paf_grouping_never_crashes(data, n_peaks, in_graph):

@@ -46,6 +46,7 @@ def _real_input(shared_data, model_name, shape):
     return (frame[None].astype(np.float32) / 255.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", MODELS)
 def test_built_model_is_sleaps_network(shared_data, name):
     folder = shared_data / "models" / name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from clean_env import clean_env
 
 from sleapish.nn._backend import keras, tf
@@ -51,6 +52,7 @@ def test_reset_input_layer_takes_sleaps_four_element_shape():
     np.testing.assert_allclose(fixed(img), free(img), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_submodules_load_on_attribute_access():
     import subprocess
     import sys

@@ -69,6 +69,7 @@ def _assembly_case(rng, n_nodes, edges):
             n_samples)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("min_instance_peaks", [0, 2, 0.5])
 def test_assembly_in_graph_equals_numpy_on_any_graph(min_instance_peaks):
     rng = np.random.default_rng(int(min_instance_peaks * 10) + 1)
@@ -93,6 +94,7 @@ def test_assembly_in_graph_equals_numpy_on_any_graph(min_instance_peaks):
         np.testing.assert_array_equal(got[3], want[3])
 
 
+@pytest.mark.slow
 def test_identity_assignment_in_graph_equals_scipy():
     rng = np.random.default_rng(2)
     for _ in range(40):

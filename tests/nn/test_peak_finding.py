@@ -139,6 +139,7 @@ def test_bad_refinement_name():
         find_global_peaks(np.zeros((1, 4, 4, 1), np.float32), refinement="quadratic")
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(hnp.arrays(np.float32, hnp.array_shapes(min_dims=4, max_dims=4, min_side=1,
                                                 max_side=9),

@@ -25,7 +25,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -222,6 +222,14 @@ class ModelCheckpointOnEvent(_Deferred, keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         if self.event == "train_end":
+            self._save(self._epoch)
+
+    def write_train_end(self, model, last_epoch: int) -> None:
+        """Write the train-end model of `model` after epoch `last_epoch` (a resumed
+        run with no epochs left, whose kill may have come before `fit` returned)."""
+        if self.event == "train_end":
+            self.set_model(model)
+            self._epoch = last_epoch
             self._save(self._epoch)
 
 
@@ -429,6 +437,112 @@ class ProgressBar(keras.callbacks.Callback):
                       + f" lr={current_lr(self.model):.3g} ETA {remaining:.0f}s")
 
 
+def make_callbacks(config, run_path: Optional[str], resume_state: Optional[Dict[str, Any]],
+                   initial_epoch: int = 0, verbosity: str = "rich",
+                   seed: Optional[int] = None, data_seed: Optional[int] = None,
+                   viz: Optional[Callable[[], tuple]] = None) -> List[Any]:
+    """The callbacks of a training run, as its config asks, restored on resume.
+
+    Args:
+        config: The run's `TrainingJobConfig` (`optimization` and `outputs`).
+        run_path: The run folder (the chief worker's), or None: no files written.
+        resume_state: The state of a resumed run (:func:`load_resume_state`), or None.
+        initial_epoch: The first epoch of this call's `fit`.
+        verbosity: "rich" adds a progress bar.
+        seed: The run's seed, recorded in the resume state.
+        data_seed: The data stream's seed, recorded in the resume state.
+        viz: Returns `(examples, heads)` for the visualization saver (called only
+            when `outputs.save_visualizations` is on).
+
+    Returns:
+        The callbacks, in the order they run: learning rate, checkpoints, logs,
+        progress, early stopping, fault injection (tests) and the resume checkpoint.
+    """
+    opt = config.optimization
+    state = (resume_state or {}).get("callbacks", {})
+    cbs: List[Any] = []
+    stateful: Dict[str, Any] = {}
+    sched = opt.learning_rate_schedule
+    if sched.reduce_on_plateau:
+        stateful["reduce_lr"] = ReduceLROnPlateau(
+            monitor="val_loss", mode="min", factor=sched.reduction_factor,
+            patience=sched.plateau_patience, min_delta=sched.plateau_min_delta,
+            cooldown=sched.plateau_cooldown, min_lr=sched.min_learning_rate, verbose=0)
+        cbs.append(stateful["reduce_lr"])
+    if run_path is not None:
+        cbs += _output_callbacks(config, run_path, resume_state, initial_epoch, stateful,
+                                 viz)
+    if verbosity == "rich":
+        cbs.append(ProgressBar(opt.epochs, opt.batches_per_epoch, initial_epoch))
+    es = opt.early_stopping
+    if es.stop_training_on_plateau:
+        stateful["early_stopping"] = EarlyStopping(
+            monitor="val_loss", mode="min", patience=es.plateau_patience,
+            min_delta=es.plateau_min_delta, verbose=0)
+        cbs.append(stateful["early_stopping"])
+    for name, cb in stateful.items():
+        cb.resume_state = state.get(name)
+    if os.environ.get(FAULT_ENV):
+        cbs.append(FaultInjection())
+    if run_path is not None:
+        cbs.append(ResumeCheckpoint(run_path, stateful, seed=seed, data_seed=data_seed,
+                                    deferred=[cb for cb in cbs if isinstance(cb, _Deferred)]))
+    return cbs
+
+
+def _output_callbacks(config, run, resume_state, initial_epoch, stateful, viz) -> List[Any]:
+    """Checkpoints, TensorBoard, the CSV log and visualizations in `run`."""
+    ck, cbs = config.outputs.checkpointing, []
+
+    def join(name):
+        return os.path.join(run, name)
+
+    if ck.initial_model and resume_state is None:
+        cbs.append(ModelCheckpointOnEvent(join("initial_model.h5"), "train_begin"))
+    if ck.best_model:
+        stateful["best_model"] = BestModelCheckpoint(join("best_model.h5"),
+                                                     monitor="val_loss")
+        cbs.append(stateful["best_model"])
+    if ck.every_epoch:
+        cbs.append(ModelCheckpointOnEvent(join("model.epoch%04d.h5"), "epoch_end"))
+    if ck.latest_model:
+        cbs.append(ModelCheckpointOnEvent(join("latest_model.h5"), "epoch_end"))
+    if ck.final_model:
+        cbs.append(ModelCheckpointOnEvent(join("final_model.h5"), "train_end"))
+    tb = config.outputs.tensorboard
+    if tb.write_logs:
+        cbs.append(keras.callbacks.TensorBoard(
+            log_dir=run, histogram_freq=0, write_graph=tb.architecture_graph,
+            update_freq=tb.loss_frequency, profile_batch=2 if tb.profile_graph else 0))
+    if config.outputs.log_to_csv:
+        stateful["csv_log"] = CSVLog(join("training_log.csv"), initial_epoch=initial_epoch)
+        cbs.append(stateful["csv_log"])
+    if config.outputs.save_visualizations and viz is not None:
+        from sleapish.nn.training.visualization import VisualizationSaver
+
+        examples, heads = viz()
+        cbs.append(VisualizationSaver(join("viz"), examples, heads))
+    return cbs
+
+
+def recommit(callbacks: Sequence[Any], model, state: Dict[str, Any]) -> None:
+    """On resume: rewrite the last epoch's log rows and models from the state (a kill
+    may have come between writing the state and writing them)."""
+    for cb in callbacks:
+        if isinstance(cb, _Deferred):
+            cb.set_model(model)
+            cb.recommit(state)
+
+
+def finish_without_fit(callbacks: Sequence[Any], model, initial_epoch: int) -> None:
+    """A resumed run with no epochs left: write the train-end models
+    (`final_model.h5`) that a kill before `fit` returned may have skipped."""
+    for cb in callbacks:
+        if isinstance(cb, ModelCheckpointOnEvent):
+            cb.write_train_end(model, initial_epoch - 1)
+
+
 __all__ = ["ReduceLROnPlateau", "EarlyStopping", "BestModelCheckpoint",
            "ModelCheckpointOnEvent", "CSVLog", "ResumeCheckpoint", "ProgressBar",
-           "load_resume_state", "restore_checkpoint", "current_lr"]
+           "load_resume_state", "restore_checkpoint", "current_lr", "make_callbacks",
+           "recommit", "finish_without_fit"]

@@ -30,13 +30,15 @@ from sleapish.nn.training.data_readers import (
     TrainingSetupError,
     check_config_fits_labels,
     count_user_instances,
-    user_labeled,
 )
 from sleapish.nn.training.distribute import is_chief, make_strategy
 from sleapish.nn.training.losses import make_loss_fn, make_metrics, make_optimizer
 from sleapish.nn.training.outputs import (
     check_writable,
+    evaluate_splits,
     new_run_path,
+    package_run,
+    remove_visualizations,
     save_run_inputs,
 )
 from sleapish.version import SLEAP_COMPAT_VERSION
@@ -82,17 +84,18 @@ class Trainer:
     resume_from: Optional[str] = None
     keep_resume_state: bool = False
     write_report: bool = True
-    run_path: Optional[str] = None
-    data_seed: Optional[int] = None
-    pipeline_builder: Any = None
-    training_pipeline: Any = None
-    validation_pipeline: Any = None
-    callbacks: List[Any] = attrs.field(factory=list)
-    history: Any = None
-    train_dataset: Any = None
-    val_dataset: Any = None
-    initial_epoch: int = 0
-    _resume_state: Optional[Dict[str, Any]] = None
+    # Set up by `setup()` and `train()`, not constructor arguments.
+    run_path: Optional[str] = attrs.field(default=None, init=False)
+    data_seed: Optional[int] = attrs.field(default=None, init=False)
+    pipeline_builder: Any = attrs.field(default=None, init=False)
+    training_pipeline: Any = attrs.field(default=None, init=False)
+    validation_pipeline: Any = attrs.field(default=None, init=False)
+    callbacks: List[Any] = attrs.field(factory=list, init=False)
+    history: Any = attrs.field(default=None, init=False)
+    train_dataset: Any = attrs.field(default=None, init=False)
+    val_dataset: Any = attrs.field(default=None, init=False)
+    initial_epoch: int = attrs.field(default=0, init=False)
+    _resume_state: Optional[Dict[str, Any]] = attrs.field(default=None, init=False)
 
     head_kind: str = ""
     input_key: str = "image"
@@ -331,92 +334,11 @@ class Trainer:
         return out
 
     def _make_callbacks(self) -> List[Any]:
-        cfg, opt = self.config, self.config.optimization
-        state = (self._resume_state or {}).get("callbacks", {})
-        cbs: List[Any] = []
-        stateful: Dict[str, Any] = {}
-        sched = opt.learning_rate_schedule
-        if sched.reduce_on_plateau:
-            cb = C.ReduceLROnPlateau(monitor="val_loss", mode="min",
-                                     factor=sched.reduction_factor,
-                                     patience=sched.plateau_patience,
-                                     min_delta=sched.plateau_min_delta,
-                                     cooldown=sched.plateau_cooldown,
-                                     min_lr=sched.min_learning_rate, verbose=0)
-            stateful["reduce_lr"] = cb
-            cbs.append(cb)
-        run = self.run_path if self.is_chief else None
-        if run is not None:
-            ck = cfg.outputs.checkpointing
-            join = lambda name: os.path.join(run, name)
-            if ck.initial_model and self._resume_state is None:
-                cbs.append(C.ModelCheckpointOnEvent(join("initial_model.h5"),
-                                                    "train_begin"))
-            if ck.best_model:
-                cb = C.BestModelCheckpoint(join("best_model.h5"), monitor="val_loss")
-                stateful["best_model"] = cb
-                cbs.append(cb)
-            if ck.every_epoch:
-                cbs.append(C.ModelCheckpointOnEvent(join("model.epoch%04d.h5"),
-                                                    "epoch_end"))
-            if ck.latest_model:
-                cbs.append(C.ModelCheckpointOnEvent(join("latest_model.h5"), "epoch_end"))
-            if ck.final_model:
-                cbs.append(C.ModelCheckpointOnEvent(join("final_model.h5"), "train_end"))
-            tb = cfg.outputs.tensorboard
-            if tb.write_logs:
-                cbs.append(keras.callbacks.TensorBoard(
-                    log_dir=run, histogram_freq=0, write_graph=tb.architecture_graph,
-                    update_freq=tb.loss_frequency,
-                    profile_batch=2 if tb.profile_graph else 0))
-            if cfg.outputs.log_to_csv:
-                cb = C.CSVLog(join("training_log.csv"), initial_epoch=self.initial_epoch)
-                stateful["csv_log"] = cb
-                cbs.append(cb)
-            if cfg.outputs.save_visualizations:
-                from sleapish.nn.training.visualization import VisualizationSaver
-
-                cbs.append(VisualizationSaver(join("viz"), self._viz_examples(),
-                                              self.model.heads))
-        if self.verbosity == "rich":
-            cbs.append(C.ProgressBar(opt.epochs, opt.batches_per_epoch,
-                                     self.initial_epoch))
-        es = opt.early_stopping
-        if es.stop_training_on_plateau:
-            cb = C.EarlyStopping(monitor="val_loss", mode="min",
-                                 patience=es.plateau_patience,
-                                 min_delta=es.plateau_min_delta, verbose=0)
-            stateful["early_stopping"] = cb
-            cbs.append(cb)
-        for name, cb in stateful.items():
-            cb.resume_state = state.get(name)
-        if os.environ.get(C.FAULT_ENV):
-            cbs.append(C.FaultInjection())
-        if run is not None:
-            cbs.append(C.ResumeCheckpoint(
-                run, stateful, seed=self.seed, data_seed=self.data_seed,
-                deferred=[cb for cb in cbs if isinstance(cb, C._Deferred)]))
-        return cbs
-
-    def _recommit(self) -> None:
-        """On resume: rewrite the last epoch's log and models from the state (a kill
-        may have come between the state and them)."""
-        state = self._resume_state
-        if not state or not state.get("checkpoint"):
-            return
-        for cb in self.callbacks:
-            if isinstance(cb, C._Deferred):
-                cb.set_model(self.keras_model)
-                cb.recommit(state)
-
-    def _finish_without_fit(self) -> None:
-        """A resumed run with no epochs left: write the train-end models
-        (`final_model.h5`) a kill before `fit` returned may have skipped."""
-        for cb in self.callbacks:
-            if isinstance(cb, C.ModelCheckpointOnEvent) and cb.event == "train_end":
-                cb.set_model(self.keras_model)
-                cb._epoch = self.initial_epoch - 1
-                cb.on_train_end()
+        return C.make_callbacks(
+            self.config, self.run_path if self.is_chief else None,
+            resume_state=self._resume_state, initial_epoch=self.initial_epoch,
+            verbosity=self.verbosity, seed=self.seed, data_seed=self.data_seed,
+            viz=lambda: (self._viz_examples(), self.model.heads))
 
     # ------------------------------------------------------------------ train
     def train(self):
@@ -428,12 +350,13 @@ class Trainer:
         if self.keras_model is None:
             self.setup()
         opt = self.config.optimization
-        self._recommit()
-        if self._resume_state and self._resume_state.get("stop_training"):
-            logger.info("The resumed run had already stopped early; nothing to train.")
-            self._finish_without_fit()
-        elif self.initial_epoch >= opt.epochs:
-            self._finish_without_fit()
+        if self._resume_state and self._resume_state.get("checkpoint"):
+            C.recommit(self.callbacks, self.keras_model, self._resume_state)
+        stopped = bool(self._resume_state and self._resume_state.get("stop_training"))
+        if stopped or self.initial_epoch >= opt.epochs:
+            if stopped:
+                logger.info("The resumed run had already stopped early; nothing to train.")
+            C.finish_without_fit(self.callbacks, self.keras_model, self.initial_epoch)
         else:
             t0 = time.perf_counter()
             self.history = self.keras_model.fit(
@@ -474,34 +397,10 @@ class Trainer:
         Returns:
             Split name -> metrics dict (see :func:`sleapish.nn.evals.evaluate`).
         """
-        from sleapish.io.labels import save_file
-        from sleapish.nn import evals
-        from sleapish.nn.data.training import split_labels_by_inds
-
         C.fault_point("eval")
-        predictor = self._predictor()
-        results = {}
-        splits = [("train", self.data_readers.training_labels_reader),
-                  ("val", self.data_readers.validation_labels_reader),
-                  ("test", self.data_readers.test_labels_reader)]
-        for split, reader in splits:
-            if reader is None:
-                continue
-            gt = user_labeled(reader.labels, self.head_kind in ID_MODELS)
-            if self.eval_max_frames is not None and len(gt) > self.eval_max_frames:
-                gt = split_labels_by_inds(gt, range(self.eval_max_frames))
-            t0 = time.perf_counter()
-            pr = predictor.predict(gt)
-            metrics = evals.evaluate(gt, pr)
-            if self.run_path is not None:
-                save_file(pr, os.path.join(self.run_path, f"labels_pr.{split}.slp"))
-                evals.save_metrics(os.path.join(self.run_path, f"metrics.{split}.npz"),
-                                   metrics)
-            logger.info("%s: %d frames in %.1f s, mAP %.3f, mOKS %.3f", split, len(gt),
-                        time.perf_counter() - t0, metrics.get("oks_voc.mAP", float("nan")),
-                        metrics.get("oks.mOKS", float("nan")))
-            results[split] = metrics
-        return results
+        return evaluate_splits(self._predictor(), self.data_readers, self.run_path,
+                               identity=self.head_kind in ID_MODELS,
+                               max_frames=self.eval_max_frames)
 
     def report(self) -> Optional[str]:
         """Write `<run>/report.html` (:func:`sleapish.report.write_report`); a failure
@@ -518,30 +417,12 @@ class Trainer:
 
     def cleanup(self) -> None:
         """Delete the `viz` folder."""
-        import shutil
-
-        shutil.rmtree(os.path.join(self.run_path, "viz"), ignore_errors=True)
+        remove_visualizations(self.run_path)
 
     def package(self) -> str:
         """Zip the run folder next to it (atomically), without its `resume/` state;
         returns the zip path."""
-        import uuid
-        import zipfile
-
-        run = Path(self.run_path)
-        target = run.with_name(run.name + ".zip")
-        tmp = run.with_name(f"{run.name}.{uuid.uuid4().hex}.tmp.zip")
-        try:
-            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-                for path in sorted(run.rglob("*")):
-                    rel = path.relative_to(run)
-                    if rel.parts[0] != C.RESUME_DIR and path.is_file():
-                        z.write(path, rel.as_posix())
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return str(target)
+        return package_run(self.run_path, exclude=(C.RESUME_DIR,))
 
 
 @attrs.define(eq=False)

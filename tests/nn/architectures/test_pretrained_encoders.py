@@ -64,6 +64,7 @@ def test_vgg_gets_the_center_block():
     assert tuple(x.shape) == (None, 2, 2, 4) and feats[0].stride == 16
 
 
+@pytest.mark.slow
 def test_index_skip_layers_and_keras_encoder_edits():
     bb = UnetPretrainedEncoder(encoder="densenet121", decoder_filters=(4,),
                                pretrained=False)
@@ -85,6 +86,7 @@ def test_index_skip_layers_and_keras_encoder_edits():
     assert enc.count_params() == 21_802_784  # the Keras network's weights
 
 
+@pytest.mark.slow
 def test_pretrained_weights_from_local_file(tmp_path, monkeypatch):
     src = make_encoder("resnet18", (32, 32, 3))
     (tmp_path / "w").mkdir()

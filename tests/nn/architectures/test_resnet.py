@@ -51,6 +51,7 @@ def test_fixed_classes_and_from_config():
         ResNetv1.from_config(ResNetConfig(max_stride=64))
 
 
+@pytest.mark.slow
 def test_counts_strides_and_dilation():
     # Keras's ResNet50 without top has 23,587,712 parameters for RGB; one input
     # channel removes 7*7*64*2 = 6,272 of conv1's.
@@ -90,6 +91,7 @@ def test_pretrained_weights_never_downloaded(tmp_path, monkeypatch):
     assert "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5" in str(err.value)
 
 
+@pytest.mark.slow
 def test_pretrained_weights_load_from_local_file(tmp_path, monkeypatch):
     # A "weights file" from a random RGB ResNet50 encoder, loaded by name.
     src, _, _ = build(ResNet50(pretrained=False, features_output_stride=32), (32, 32, 3))

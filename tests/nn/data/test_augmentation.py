@@ -76,6 +76,7 @@ GEOMETRIC = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [np.float32, np.uint8])
 @pytest.mark.parametrize("name", list(GEOMETRIC))
 def test_points_follow_blobs(name, dtype):

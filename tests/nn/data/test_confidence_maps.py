@@ -92,6 +92,7 @@ def test_multi_confmaps_with_offsets_sum_and_mask():
     np.testing.assert_array_equal(off[0, 3, 0], [0, 0])  # far from every point
 
 
+@pytest.mark.slow
 def test_generators_scale_sigma_by_stride_and_drop_outside():
     img = np.zeros((16, 16, 1), np.uint8)
     inst = np.array([[[4.0, 4.0], [8.0, 8.0]], [[40.0, 40.0], [50.0, 50.0]]], np.float32)

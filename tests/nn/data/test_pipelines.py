@@ -68,6 +68,7 @@ def labels(synthetic):
     return sleapish.load_file(synthetic.labels_path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(HEADS))
 def test_training_pipeline_matches_model_outputs(labels, kind):
     cfg = _config(kind)
@@ -104,6 +105,7 @@ def test_base_pipeline_targets_are_exact(labels, synthetic):
     assert ex["image"].dtype == np.float32 and ex["image"].max() <= 1.0
 
 
+@pytest.mark.slow
 def test_model_trains_one_step_on_the_pipeline(labels):
     cfg = _config("multi_instance")
     model = Model.from_config(cfg.model, skeleton=labels.skeleton)

@@ -28,6 +28,7 @@ print("COUNTS", sorted(counts))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_two_readers_of_one_video_in_two_threads(shared_data):
     r = subprocess.run([sys.executable, "-c", SCRIPT,

@@ -26,6 +26,7 @@ MODELS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_pipeline_targets_match_sleap_model_outputs(shared_data, name):
     folder = shared_data / "models" / name

@@ -42,6 +42,7 @@ def damaged_video(tmp_path_factory):
     return damaged, bad
 
 
+@pytest.mark.slow
 def test_bad_frames_are_skipped_with_a_warning_and_the_tracker_carries_on(
         damaged_video, shared_data, caplog):
     path, bad = damaged_video
@@ -54,6 +55,7 @@ def test_bad_frames_are_skipped_with_a_warning_and_the_tracker_carries_on(
     assert f"Skipping frame {bad[0]} of" in caplog.text
 
 
+@pytest.mark.slow
 def test_cli_records_skipped_frames_and_strict_frames_stops(damaged_video, shared_data,
                                                             tmp_path):
     path, bad = damaged_video

@@ -148,6 +148,7 @@ def test_make_tracker_from_cli(caplog):
     assert getattr(args, "tracking.max_tracking") is False
 
 
+@pytest.mark.slow
 def test_make_predictor_from_cli(models):
     centroid, centered, bottomup = models
     parser = inference._make_cli_parser()
@@ -182,6 +183,7 @@ def test_inputs_accept_path_objects(synthetic, tmpdir):
     assert [p.name for p in paths] == ["a.mp4"]
 
 
+@pytest.mark.slow
 def test_single_video_default_output_and_provenance(synthetic, topdown, tmp_path, capsys):
     (video,) = _videos(synthetic, tmp_path, ["clip.mp4"])
     assert track_main([video, *topdown, "--frames", "0-2", "--verbosity", "json"]) == 0
@@ -208,6 +210,7 @@ def test_single_video_default_output_and_provenance(synthetic, topdown, tmp_path
     assert prov["args"]["tracking.tracker"] is None  # no tracker ran
 
 
+@pytest.mark.slow
 def test_provenance_stores_the_tracking_options_used(synthetic, topdown, tmp_path):
     (video,) = _videos(synthetic, tmp_path, ["clip.mp4"])
     out = tmp_path / "t.slp"
@@ -222,6 +225,7 @@ def test_provenance_stores_the_tracking_options_used(synthetic, topdown, tmp_pat
     assert args["peak_threshold"] == -1e9 and args["batch_size"] == 4  # as given / default
 
 
+@pytest.mark.slow
 def test_folder_of_videos_skips_slp_and_other_files(synthetic, topdown, tmp_path, capsys):
     folder = tmp_path / "mixed"
     _videos(synthetic, folder, ["a.mp4", "b.mp4"])
@@ -249,6 +253,7 @@ def test_folder_of_only_slp_files_predicts_nothing(synthetic, topdown, tmp_path,
     assert "nothing to predict" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_output_folder_for_several_inputs(synthetic, topdown, tmp_path):
     videos = _videos(synthetic, tmp_path / "in", ["a.mp4", "b.mp4"])
     out = tmp_path / "out" / "nested"  # created, as SLEAP
@@ -270,6 +275,7 @@ def test_output_folder_for_several_inputs(synthetic, topdown, tmp_path):
         track_main([videos[0], *topdown, "-o", tmp_path / "nowhere" / "x.slp", *QUIET])
 
 
+@pytest.mark.slow
 def test_csv_and_text_lists(synthetic, topdown, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # relative paths are relative to the current folder
     videos = _videos(synthetic, tmp_path / "in", ["a.mp4", "b.mp4"])
@@ -341,6 +347,7 @@ def test_command_line_errors_are_one_line(synthetic, tmp_path, monkeypatch, caps
 
 
 # --------------------------------------------------------------- .slp inputs
+@pytest.mark.slow
 def test_slp_input_modes(synthetic, topdown, tmp_path):
     src = tmp_path / "labels.slp"
     labels = sleapish.load_file(synthetic.labels_path)
@@ -367,6 +374,7 @@ def test_slp_input_modes(synthetic, topdown, tmp_path):
         track_main([src, *topdown, "--video.index", "1", *QUIET])
 
 
+@pytest.mark.slow
 def test_no_empty_frames(synthetic, models, tmp_path):
     centroid, centered, _ = models
     out = tmp_path / "out.slp"
@@ -377,6 +385,7 @@ def test_no_empty_frames(synthetic, models, tmp_path):
     assert len(sleapish.load_file(out)) == 0
 
 
+@pytest.mark.slow
 def test_sleap_models_on_slp_video_index(shared_data, tmp_path):
     """SLEAP's test_sleap_track_single_input, on SLEAP's models and video."""
     labels = sleapish.load_file(shared_data / "labels" / "centered_pair_predictions.slp",
@@ -403,6 +412,7 @@ def test_provider_from_cli_returns_csv_outputs(synthetic, tmp_path, monkeypatch)
     assert outputs == ["a.out.slp", None]
 
 
+@pytest.mark.slow
 def test_legacy_labels_option_gui_note_and_devices(synthetic, topdown, tmp_path, capsys):
     from sleapish.nn.inference.cli_parser import select_devices
 
@@ -445,6 +455,7 @@ print("RESULT", code, "tensorflow" in sys.modules)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module,argv,code", [
     ("sleapish.nn.inference.cli", ["--help"], 0),
     ("sleapish.nn.inference.cli", ["--bogus-option"], 2),
@@ -492,6 +503,7 @@ def _wait_for(proc, predicate, timeout=180):
     raise AssertionError("never saw the expected line: " + "".join(seen[-20:]))
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_tracking_exits_130_with_one_line_and_no_output(
         synthetic, models, tmp_path):
     import signal

@@ -9,6 +9,8 @@ import sleapish
 from sleapish.nn.inference import load_model
 from sleapish.nn.inference.cluster import FAULT_ENV, track_many
 
+pytestmark = pytest.mark.slow  # trainings, subprocesses, notebooks, docs: see `make test-fast`
+
 BOTTOMUP = "minimal_instance.UNet.bottomup"
 
 

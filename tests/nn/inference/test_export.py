@@ -16,6 +16,8 @@ import sleapish
 from sleapish.nn._backend import tf
 from sleapish.nn.inference import ExportError, export_cli, export_model, load_model
 
+pytestmark = pytest.mark.slow  # trainings, subprocesses, notebooks, docs: see `make test-fast`
+
 BOTTOMUP = "minimal_instance.UNet.bottomup"
 CENTROID = "minimal_instance.UNet.centroid"
 CENTERED = "minimal_instance.UNet.centered_instance"

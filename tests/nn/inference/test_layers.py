@@ -475,6 +475,7 @@ def test_bottomup_multiclass_layer():
 
 
 # ------------------------------------------------------------------ predict inputs
+@pytest.mark.slow
 def test_predict_input_types_and_batching():
     model, q = _instance_model(crop=8, stride=2)
     layer = SingleInstanceInferenceLayer(

@@ -189,6 +189,7 @@ def minimal(shared_data):
     return _frames(_labels(shared_data, shared_data / "labels" / "minimal_instance.slp"))
 
 
+@pytest.mark.slow
 def test_topdown_centroid_only(shared_data, minimal):
     frames, gt = minimal
     model = TopDownInferenceModel(centroid_layer(shared_data),
@@ -207,6 +208,7 @@ def test_topdown_centroid_only(shared_data, minimal):
         "n_valid"].tolist() == [0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [CENTERED, CENTERED_SCALED])
 def test_topdown_centered_instance_only(shared_data, minimal, name):
     frames, gt = minimal

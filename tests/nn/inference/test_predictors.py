@@ -28,6 +28,7 @@ def folders(synthetic, tmp_path_factory):
     return centroid, centered, labels
 
 
+@pytest.mark.slow
 def test_load_model_and_predict_arrays_and_labels(folders, synthetic):
     centroid, centered, labels = folders
     predictor = load_model([centered, centroid], progress_reporting="none",
@@ -48,6 +49,7 @@ def test_load_model_and_predict_arrays_and_labels(folders, synthetic):
     assert len(gt_points) == len(labels)
 
 
+@pytest.mark.slow
 def test_ground_truth_halves_need_labels(folders):
     _, centered, labels = folders
     # Random weights: accept every global peak so each ground-truth centroid yields an
@@ -79,6 +81,7 @@ def test_bad_inputs(folders, tmp_path):
         predictor.predict(np.zeros((4, 4), np.uint8))
 
 
+@pytest.mark.slow
 def test_from_trained_models_and_visual_predictor(folders):
     from sleapish.nn.inference import TopDownPredictor, VisualPredictor
 
@@ -112,6 +115,7 @@ def test_model_given_by_json_or_zip(folders, tmp_path):
         load_model(centroid, tracker="nope")
 
 
+@pytest.mark.slow
 def test_rgb_frames_into_gray_model_are_converted_with_a_note(folders, caplog):
     import logging
 

@@ -30,6 +30,7 @@ def _sorted(frame):
             np.stack([[p for p in i.points["score"]] for i in insts]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("models, folder, score_atol", [
     ((BOTTOMUP,), BOTTOMUP, 1e-3),
     ((CENTERED,), CENTERED, 1e-3),
@@ -55,6 +56,7 @@ def test_predictions_equal_sleaps_own(shared_data, models, folder, score_atol):
             np.testing.assert_allclose(v1, v2, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_input_shapes_with_and_without_resizing(shared_data):
     expected = {CENTROID: (None, 384, 384, 1), CENTERED: (None, 96, 96, 1),
                 SCALED: (None, 56, 56, 1), SINGLE: (None, 160, 280, 3),
@@ -88,6 +90,7 @@ def test_single_instance_expectations(shared_data):
     assert [len(lf.instances) for lf in strict.predict(labels)] == [0, 0]
 
 
+@pytest.mark.slow
 def test_topdown_and_bottomup_expectations(shared_data):
     labels = _labels(shared_data, "labels/minimal_instance.slp")
     gt = np.stack([i.numpy() for i in labels[0].instances])
@@ -108,6 +111,7 @@ def test_topdown_and_bottomup_expectations(shared_data):
     assert len(none.predict(labels)[0].instances) == 0
 
 
+@pytest.mark.slow
 def test_one_topdown_predictor_takes_384_and_1024_frames(shared_data):
     predictor = sleapish.load_model(_m(shared_data, CENTROID, CENTERED),
                                     progress_reporting="none")
@@ -123,6 +127,7 @@ def test_one_topdown_predictor_takes_384_and_1024_frames(shared_data):
     assert np.all((pts[~np.isnan(pts)] >= -1) & (pts[~np.isnan(pts)] <= 1025))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("models", [(BU_MC,), (CENTROID, TD_MC)])
 def test_multiclass_tracks_match_ground_truth(shared_data, models):
     clip = _labels(shared_data, "labels/clip.2node.slp")
@@ -157,6 +162,7 @@ def test_written_predictions_have_sleaps_hdf5_layout(shared_data, tmp_path):
     assert sorted(t.name for t in back.tracks) == ["female", "male"]
 
 
+@pytest.mark.slow
 def test_multiclass_bottomup_scores_are_sleaps(shared_data):
     """Instance score = mean point confidence, tracking score = mean class
     probability, as SLEAP 1.4.1 writes them (its output on clip.mp4 frames 0-4,
@@ -181,6 +187,7 @@ def test_multiclass_bottomup_scores_are_sleaps(shared_data):
         assert inst.score == pytest.approx(float(np.nanmean(inst.points["score"])), abs=1e-6)
 
 
+@pytest.mark.slow
 def test_inference_model_rebuilt_from_predictor_settings(shared_data):
     """SLEAP's predictor API: settings live on the predictor, and
     `_initialize_inference_model()` rebuilds the inference model from them."""
@@ -204,6 +211,7 @@ def test_inference_model_rebuilt_from_predictor_settings(shared_data):
     assert len(predictor.predict(labels)[0].instances) == 2
 
 
+@pytest.mark.slow
 def test_bottomup_max_instances_keeps_the_highest_scores(shared_data):
     labels = _labels(shared_data, "labels/minimal_instance.slp")
     all_ = sleapish.load_model(_m(shared_data, BOTTOMUP), progress_reporting="none")

@@ -20,6 +20,8 @@ from sleapish.nn.inference.checkpoint import (
 )
 from sleapish.nn.tracking import make_tracker_by_name
 
+pytestmark = pytest.mark.slow  # trainings, subprocesses, notebooks, docs: see `make test-fast`
+
 BOTTOMUP = "minimal_instance.UNet.bottomup"
 
 

@@ -38,6 +38,7 @@ def centered_folder(synthetic, tmp_path_factory):
     return path, labels
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tracker,max_instances", [("simple", None), ("flow", None),
                                                     ("flow", 2)])
 def test_load_model_with_tracker(centered_folder, tracker, max_instances):

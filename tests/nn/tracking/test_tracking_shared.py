@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 import sleapish
 from sleapish.nn.tracking import make_tracker_by_name, retrack
 
@@ -36,6 +38,7 @@ def test_simplemaxtracks_caps_at_2_tracks(shared_data):
     assert len(out.tracks) == 2
 
 
+@pytest.mark.slow
 def test_flow_tracks_equal_sleap_141_on_bottomup_predictions(shared_data):
     """SLEAP 1.4.1's own `sleap-track --tracking.tracker flow` on bottom-up predictions
     of centered_pair_low_quality.mp4 frames 0-499 (numpy 1.26.4, AVX-512 machine):

@@ -23,6 +23,8 @@ from training_helpers import tiny_config
 
 from sleapish.nn.training.callbacks import FAULT_ENV
 
+pytestmark = pytest.mark.slow  # trainings, subprocesses, notebooks, docs: see `make test-fast`
+
 REPO = Path(__file__).resolve().parents[3]
 
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import h5py
 import numpy as np
+import pytest
 from training_helpers import tiny_config
+
+pytestmark = pytest.mark.slow  # trainings, subprocesses, notebooks, docs: see `make test-fast`
 
 
 def _config(tmp_path, name, epochs=3):

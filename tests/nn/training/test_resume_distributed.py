@@ -20,6 +20,8 @@ import pytest
 from clean_env import clean_env
 from training_helpers import tiny_config
 
+pytestmark = pytest.mark.slow  # trainings, subprocesses, notebooks, docs: see `make test-fast`
+
 REPO = Path(__file__).resolve().parents[3]
 
 

@@ -178,6 +178,7 @@ def test_batches_per_epoch_inferred_from_data_size(synthetic, tmp_path):
     assert cfg.optimization.batches_per_epoch == max(3, n_inst // 4)
 
 
+@pytest.mark.slow
 def test_training_from_pkg_slp_without_video(synthetic, tmp_path):
     """Clusters train from .pkg.slp files whose frames are embedded."""
     from sleapish.io.labels import load_file

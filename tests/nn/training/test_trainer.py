@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from training_helpers import PROFILES, tiny_config
 
+pytestmark = pytest.mark.slow  # trainings, subprocesses, notebooks, docs: see `make test-fast`
+
 RUN_FILES = {"training_config.json", "initial_config.json", "best_model.h5",
              "labels_gt.train.slp", "labels_gt.val.slp", "labels_pr.train.slp",
              "labels_pr.val.slp", "metrics.train.npz", "metrics.val.npz",
