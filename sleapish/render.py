@@ -27,54 +27,17 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from sleapish.errors import IndexOutOfRangeError, InvalidValueError, SleapishError
+from sleapish.frame_spec import parse_frames
 
 PathLike = Union[str, os.PathLike]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 COLOR_BY = ("auto", "track", "instance", "node")
-
-
-def parse_frames(text: Optional[str], n_frames: int) -> Optional[List[int]]:
-    """Parse "0-10,15,20-22" (inclusive ranges) into sorted unique frame indices.
-
-    Args:
-        text: The frame specification; `None` or `""` means "no selection".
-        n_frames: Number of frames of the video (indices must be below it).
-
-    Returns:
-        Sorted unique indices, or `None` when `text` is empty.
-
-    Raises:
-        ValueError: For malformed text or indices outside `[0, n_frames)`.
-    """
-    if text is None or not str(text).strip():
-        return None
-    out = set()
-    for part in str(text).split(","):
-        part = part.strip()
-        try:
-            if "-" in part:
-                a, b = part.split("-", 1)
-                a, b = int(a), int(b)
-                if b < a:
-                    raise ValueError
-                out.update(range(a, b + 1))
-            else:
-                out.add(int(part))
-        except ValueError:
-            raise InvalidValueError(
-                f"--frames must look like '0-10,15' (inclusive ranges). "
-                f"Received: {text!r}") from None
-    bad = sorted(i for i in out if not 0 <= i < n_frames)
-    if bad:
-        raise InvalidValueError(f"--frames out of range for a video of {n_frames} frames. "
-                                f"Received: {bad[:5]}")
-    return sorted(out)
 
 
 def _parse_crop(text: Optional[str]) -> Optional[Tuple[int, int, int, int]]:

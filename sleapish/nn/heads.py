@@ -80,15 +80,9 @@ def _names(names, what: str) -> List:
 
 
 @attrs.define
-class SingleInstanceConfmapsHead(Head):
-    """Confidence maps, one channel per part, one instance per image.
-
-    Attributes:
-        part_names: Node names, one channel each.
-        sigma: Gaussian spread in input pixels.
-        output_stride: Stride of the output.
-        loss_weight: Weight of the loss term.
-    """
+class _PartConfmapsHead(Head):
+    """Confidence maps with one channel per part (the fields of the single-instance
+    and bottom-up heads, which SLEAP defines as two classes)."""
 
     part_names: List[str] = attrs.field(converter=_opt_list)
     sigma: float = 5.0
@@ -115,6 +109,18 @@ class SingleInstanceConfmapsHead(Head):
         names = config.part_names if config.part_names is not None else part_names
         return cls(part_names=_names(names, cls.__name__), sigma=config.sigma,
                    output_stride=config.output_stride, loss_weight=config.loss_weight)
+
+
+@attrs.define
+class SingleInstanceConfmapsHead(_PartConfmapsHead):
+    """Confidence maps, one channel per part, one instance per image.
+
+    Attributes:
+        part_names: Node names, one channel each.
+        sigma: Gaussian spread in input pixels.
+        output_stride: Stride of the output.
+        loss_weight: Weight of the loss term.
+    """
 
 
 @attrs.define
@@ -179,7 +185,7 @@ class CenteredInstanceConfmapsHead(Head):
 
 
 @attrs.define
-class MultiInstanceConfmapsHead(Head):
+class MultiInstanceConfmapsHead(_PartConfmapsHead):
     """Confidence maps with a peak per part per instance (bottom-up models).
 
     Attributes:
@@ -188,24 +194,6 @@ class MultiInstanceConfmapsHead(Head):
         output_stride: Stride of the output.
         loss_weight: Weight of the loss term.
     """
-
-    part_names: List[str] = attrs.field(converter=_opt_list)
-    sigma: float = 5.0
-    output_stride: int = 1
-    loss_weight: float = 1.0
-
-    @property
-    def channels(self) -> int:
-        """One channel per part."""
-        return len(self.part_names)
-
-    @classmethod
-    def from_config(cls, config, part_names: Optional[Sequence[str]] = None):
-        """From a `MultiInstanceConfmapsHeadConfig`; names as
-        :meth:`SingleInstanceConfmapsHead.from_config`."""
-        names = config.part_names if config.part_names is not None else part_names
-        return cls(part_names=_names(names, cls.__name__), sigma=config.sigma,
-                   output_stride=config.output_stride, loss_weight=config.loss_weight)
 
 
 @attrs.define

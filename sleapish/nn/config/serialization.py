@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import typing
-from typing import Any, Dict
+from typing import Any, Dict, Union
 
 import attrs
 import cattrs
@@ -112,6 +112,13 @@ def _strict_float(value, _):
     return float(value)
 
 
+def _strict_number(value, _):
+    """`Union[int, float]`: an int stays an int, a float a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidValueError(f"expected a number. Received: {value!r}")
+    return value
+
+
 def _strict_str(value, _):
     if isinstance(value, str):
         return value
@@ -124,6 +131,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _strict_int)
     conv.register_structure_hook(float, _strict_float)
     conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(Union[int, float], _strict_number)
     conv.register_structure_hook(Skeleton, lambda d, _: skeleton_from_dict(d))
     conv.register_unstructure_hook(Skeleton, skeleton_to_dict)
 

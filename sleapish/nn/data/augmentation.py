@@ -28,10 +28,10 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import attrs
 
-from sleapish.errors import InvalidValueError
+from sleapish.errors import InvalidTypeError, InvalidValueError
 from sleapish.nn._backend import tf
 from sleapish.nn.config.optimization import AugmentationConfig
-from sleapish.nn.config.utils import fraction, non_negative, positive
+from sleapish.nn.config.utils import fraction, positive
 from sleapish.nn.data.utils import check_keys
 
 __all__ = ["ImgaugAugmenter", "RandomCropper", "RandomFlipper", "affine_matrix",
@@ -253,14 +253,16 @@ class _PointsTransformer:
         return ds.map(apply, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-_RANGES = [("rotation_min_angle", "rotation_max_angle"),
-           ("translate_min", "translate_max"), ("scale_min", "scale_max"),
-           ("uniform_noise_min_val", "uniform_noise_max_val"),
-           ("contrast_min_gamma", "contrast_max_gamma"),
-           ("brightness_min_val", "brightness_max_val")]
+#: The `AugmentationConfig` fields an `ImgaugAugmenter` uses (affine and intensity).
+AUGMENTER_SETTINGS = (
+    "rotate", "rotation_min_angle", "rotation_max_angle", "translate", "translate_min",
+    "translate_max", "scale", "scale_min", "scale_max", "uniform_noise",
+    "uniform_noise_min_val", "uniform_noise_max_val", "gaussian_noise",
+    "gaussian_noise_mean", "gaussian_noise_stddev", "contrast", "contrast_min_gamma",
+    "contrast_max_gamma", "brightness", "brightness_min_val", "brightness_max_val")
 
 
-@attrs.define
+@attrs.define(init=False)
 class ImgaugAugmenter(_PointsTransformer):
     """Random affine and intensity augmentation with imgaug's semantics, in pure TF.
 
@@ -274,62 +276,46 @@ class ImgaugAugmenter(_PointsTransformer):
     intensity step and returned in its input dtype (rounded for integer dtypes).
     With nothing enabled, examples pass through unchanged.
 
+    The settings are those of an
+    :class:`~sleapish.nn.config.optimization.AugmentationConfig` (rotation angles in
+    degrees, positive clockwise on screen; translations in integer pixels, the maximum
+    inclusive; noise and brightness in 0-255 units); its crop and flip fields are
+    :class:`RandomCropper`'s and :class:`RandomFlipper`'s.
+
+    Example:
+        >>> ImgaugAugmenter(rotate=True, rotation_min_angle=-15, rotation_max_angle=15)
+        >>> ImgaugAugmenter(config.optimization.augmentation_config)
+
     Attributes:
-        rotate: Rotate by a uniform angle in degrees (positive: clockwise on screen).
-        rotation_min_angle: Minimum rotation angle (degrees).
-        rotation_max_angle: Maximum rotation angle (degrees).
-        translate: Shift by uniform integer pixels, sampled independently for x, y.
-        translate_min: Minimum shift (pixels).
-        translate_max: Maximum shift (pixels, inclusive).
-        scale: Scale by a uniform factor.
-        scale_min: Minimum scale factor (> 0).
-        scale_max: Maximum scale factor.
-        uniform_noise: Add per-pixel uniform noise (0-255 units).
-        uniform_noise_min_val: Minimum uniform noise value.
-        uniform_noise_max_val: Maximum uniform noise value.
-        gaussian_noise: Add per-pixel Gaussian noise (0-255 units).
-        gaussian_noise_mean: Mean of the Gaussian noise.
-        gaussian_noise_stddev: Standard deviation of the Gaussian noise (>= 0).
-        contrast: Apply gamma contrast with a uniform gamma.
-        contrast_min_gamma: Minimum gamma (> 0).
-        contrast_max_gamma: Maximum gamma.
-        brightness: Add one uniform offset to the whole image (0-255 units).
-        brightness_min_val: Minimum brightness offset.
-        brightness_max_val: Maximum brightness offset.
+        config: The `AugmentationConfig` holding the settings.
         image_key: Example key of the `(height, width, channels)` image.
         instances_key: Example key of the float32 `(n_instances, n_nodes, 2)` points.
     """
 
-    rotate: bool = False
-    rotation_min_angle: float = -180.0
-    rotation_max_angle: float = 180.0
-    translate: bool = False
-    translate_min: int = -5
-    translate_max: int = 5
-    scale: bool = False
-    scale_min: float = attrs.field(default=0.9, validator=positive)
-    scale_max: float = attrs.field(default=1.1, validator=positive)
-    uniform_noise: bool = False
-    uniform_noise_min_val: float = 0.0
-    uniform_noise_max_val: float = 10.0
-    gaussian_noise: bool = False
-    gaussian_noise_mean: float = 5.0
-    gaussian_noise_stddev: float = attrs.field(default=1.0, validator=non_negative)
-    contrast: bool = False
-    contrast_min_gamma: float = attrs.field(default=0.5, validator=positive)
-    contrast_max_gamma: float = attrs.field(default=2.0, validator=positive)
-    brightness: bool = False
-    brightness_min_val: float = 0.0
-    brightness_max_val: float = 10.0
+    config: AugmentationConfig
     image_key: str = "image"
     instances_key: str = "instances"
 
-    def __attrs_post_init__(self):
-        for lo, hi in _RANGES:
-            if getattr(self, lo) > getattr(self, hi):
-                raise InvalidValueError(
-                    f"ImgaugAugmenter.{lo} must be <= {hi}. Received: "
-                    f"{lo}={getattr(self, lo)!r}, {hi}={getattr(self, hi)!r}")
+    def __init__(self, config: Optional[AugmentationConfig] = None,
+                 image_key: str = "image", instances_key: str = "instances",
+                 **settings):
+        """Hold `config`, with `settings` (its field names, e.g. `rotate=True`)
+        changed.
+
+        Raises:
+            TypeError: For a keyword that is not an augmenter setting.
+            ValueError: For a minimum above its maximum, or a non-positive scale or
+                gamma (checked by `AugmentationConfig`).
+        """
+        unknown = sorted(set(settings) - set(AUGMENTER_SETTINGS))
+        if unknown:
+            raise InvalidTypeError("ImgaugAugmenter() got an unexpected keyword argument "
+                                   f"{unknown[0]!r}")
+        config = config if config is not None else AugmentationConfig()
+        if settings:
+            config = attrs.evolve(config, **settings)
+        self.__attrs_init__(config=config, image_key=image_key,
+                            instances_key=instances_key)
 
     @classmethod
     def from_config(cls, config: AugmentationConfig, image_key: str = "image",
@@ -342,20 +328,20 @@ class ImgaugAugmenter(_PointsTransformer):
             instances_key: Example key of the instance points.
 
         Returns:
-            An `ImgaugAugmenter` with the configuration's settings.
+            An `ImgaugAugmenter` holding the configuration.
         """
-        names = [f.name for f in attrs.fields(cls) if not f.name.endswith("_key")]
-        return cls(**{n: getattr(config, n) for n in names}, image_key=image_key,
-                   instances_key=instances_key)
+        return cls(config, image_key=image_key, instances_key=instances_key)
 
     @property
     def _geometric(self) -> bool:
-        return self.rotate or self.translate or self.scale
+        c = self.config
+        return c.rotate or c.translate or c.scale
 
     @property
     def _enabled(self) -> bool:
-        return self._geometric or self.uniform_noise or self.gaussian_noise or \
-            self.contrast or self.brightness
+        c = self.config
+        return self._geometric or c.uniform_noise or c.gaussian_noise or \
+            c.contrast or c.brightness
 
     def augment(self, image, instances,
                 rng: Optional[RandomDraws] = None) -> Tuple[tf.Tensor, tf.Tensor]:
@@ -372,30 +358,31 @@ class ImgaugAugmenter(_PointsTransformer):
         if not self._enabled:
             return image, instances
         rng = rng or RandomDraws()
+        c = self.config
         uniform = rng.uniform
         img = tf.cast(image, tf.float32)
         if self._geometric:
-            angle = uniform((), self.rotation_min_angle, self.rotation_max_angle) \
-                if self.rotate else 0.0
-            shift = uniform((2,), int(self.translate_min), int(self.translate_max) + 1,
-                            dtype=tf.int32) if self.translate else tf.zeros([2], tf.int32)
-            scale = uniform((), self.scale_min, self.scale_max) if self.scale else 1.0
+            angle = uniform((), c.rotation_min_angle, c.rotation_max_angle) \
+                if c.rotate else 0.0
+            shift = uniform((2,), int(c.translate_min), int(c.translate_max) + 1,
+                            dtype=tf.int32) if c.translate else tf.zeros([2], tf.int32)
+            scale = uniform((), c.scale_min, c.scale_max) if c.scale else 1.0
             shape = tf.shape(img)
             matrix = affine_matrix(shape[0], shape[1], angle, tf.unstack(shift), scale)
             img = warp_image(img, matrix)
             instances = _transform_points(instances, matrix)
         pixels = tf.concat([tf.shape(img)[:2], [1]], 0)  # one sample per pixel
-        if self.uniform_noise:
-            img += uniform(pixels, self.uniform_noise_min_val, self.uniform_noise_max_val)
+        if c.uniform_noise:
+            img += uniform(pixels, c.uniform_noise_min_val, c.uniform_noise_max_val)
             img = tf.clip_by_value(img, 0.0, 255.0)
-        if self.gaussian_noise:
-            img += rng.normal(pixels, self.gaussian_noise_mean, self.gaussian_noise_stddev)
+        if c.gaussian_noise:
+            img += rng.normal(pixels, c.gaussian_noise_mean, c.gaussian_noise_stddev)
             img = tf.clip_by_value(img, 0.0, 255.0)
-        if self.contrast:
-            gamma = uniform((), self.contrast_min_gamma, self.contrast_max_gamma)
+        if c.contrast:
+            gamma = uniform((), c.contrast_min_gamma, c.contrast_max_gamma)
             img = 255.0 * tf.pow(tf.clip_by_value(img, 0.0, 255.0) / 255.0, gamma)
-        if self.brightness:
-            img += uniform((), self.brightness_min_val, self.brightness_max_val)
+        if c.brightness:
+            img += uniform((), c.brightness_min_val, c.brightness_max_val)
         img = tf.clip_by_value(img, 0.0, 255.0)
         img = tf.cast(tf.round(img) if image.dtype.is_integer else img, image.dtype)
         img.set_shape(image.shape)

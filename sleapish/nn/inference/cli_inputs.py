@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import attrs
 
-from sleapish.errors import InvalidValueError, SleapishError
+from sleapish.errors import SleapishError
+from sleapish.frame_spec import parse_frames
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".mj2", ".h5", ".hdf5")
 HDF5_SUFFIXES = (".h5", ".hdf5")
@@ -41,47 +41,6 @@ class CLIInputError(SleapishError, ValueError):
 
     A `ValueError`, as SLEAP's `sleap-track` raises for bad inputs.
     """
-
-
-def parse_frames(text: Optional[str], n_frames: Optional[int] = None
-                 ) -> Optional[List[int]]:
-    """Parse `--frames`: "0-10,15,20-22" (inclusive ranges) into sorted indices.
-
-    SLEAP's forms "1,2,3", "1-3" and the legacy "1,-3" (= "1-3") are accepted.
-
-    Args:
-        text: The option's value; empty or None means every frame.
-        n_frames: Length of the video, to check the range (not checked if None).
-
-    Returns:
-        Sorted unique frame indices, or None for every frame.
-
-    Raises:
-        ValueError: For malformed text or indices outside `[0, n_frames)`.
-    """
-    if text is None or not str(text).strip():
-        return None
-    text = str(text)
-    legacy = re.fullmatch(r"\s*(\d+)\s*,\s*-\s*(\d+)\s*", text)
-    parts = [f"{legacy.group(1)}-{legacy.group(2)}"] if legacy else text.split(",")
-    out = set()
-    for part in parts:
-        part = part.strip()
-        try:
-            if "-" in part:
-                a, b = part.split("-", 1)
-                out.update(range(int(a), int(b) + 1))
-            else:
-                out.add(int(part))
-        except ValueError:
-            raise InvalidValueError(f"--frames must look like '0-10,15'. Received: {text!r}"
-                                    ) from None
-    if n_frames is not None:
-        bad = sorted(i for i in out if not 0 <= i < n_frames)
-        if bad:
-            raise InvalidValueError(f"--frames out of range for a video of {n_frames} frames. "
-                                    f"Received: {bad[:5]}")
-    return sorted(out)
 
 
 @attrs.define

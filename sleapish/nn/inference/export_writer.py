@@ -1,19 +1,9 @@
-"""Writing exports: a predictor -> one graph in an export folder (what SLEAP's
-`export_model` / `sleap-export` write, see :mod:`sleapish.nn.inference.export`).
+"""Writing exports: a predictor -> one graph in an export folder.
 
-An export folder holds, as SLEAP 1.4.1 writes it, `frozen_graph.pb` and `info.json`
-(SLEAP's keys: `frozen_model_inputs`, `frozen_model_outputs`,
-`model_structured_input_signature`, `model_structured_outputs_signature`,
-`unragged_outputs`, `model_name`, `predicted_tensors`), plus what SLEAP does not
-keep: the SavedModel itself (`saved_model.pb`, `variables/`, loadable with
-`tf.saved_model.load` in a process without sleapish), the models' training configs
-(`configs/<head>.json`) and sleapish's metadata in `info.json` (model type, input,
-outputs, skeleton, classes, strides, scales, settings).
-
-Unlike SLEAP's, the exported graph runs the whole model: uint8 frames in, instances
-out. PAF matching and grouping (bottom-up) and class assignment (identity models) run
-as graph ops (:mod:`sleapish.nn.paf_grouping.graph`, :mod:`sleapish.nn.assignment`),
-with the same results as the Python predictor.
+The folder's layout and `info.json` keys are described in
+:mod:`sleapish.nn.inference.export` (which loads model folders and calls
+:func:`export_predictor`). Here: the SavedModel of the whole inference model (uint8
+frames in, instances out), its frozen graph, and the TFLite and ONNX conversions.
 """
 
 from __future__ import annotations

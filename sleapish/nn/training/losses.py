@@ -75,7 +75,11 @@ class OHKMLoss(keras.losses.Loss):
 
     @classmethod
     def from_config(cls, config) -> OHKMLoss:
-        """From a :class:`~sleapish.nn.config.HardKeypointMiningConfig`."""
+        """From a :class:`~sleapish.nn.config.HardKeypointMiningConfig` (SLEAP's use),
+        or from the dict of :meth:`get_config` (Keras's, e.g. loading a compiled
+        model with this loss)."""
+        if isinstance(config, dict):
+            return cls(**config)
         mx = config.max_hard_keypoints
         return cls(hard_to_easy_ratio=config.hard_to_easy_ratio,
                    min_hard_keypoints=config.min_hard_keypoints,
@@ -168,6 +172,18 @@ class ConfmapLoss(keras.losses.Loss):
         if self.ohkm is not None:
             per_example = per_example + self.ohkm.call(y_gt, y_pr)
         return per_example
+
+    def get_config(self):
+        """Serializable arguments (the OHKM term's as a nested dict)."""
+        return dict(super().get_config(),
+                    ohkm=None if self.ohkm is None else self.ohkm.get_config())
+
+    @classmethod
+    def from_config(cls, config) -> ConfmapLoss:
+        """From the dict of :meth:`get_config`."""
+        config = dict(config)
+        ohkm = config.pop("ohkm", None)
+        return cls(ohkm=None if ohkm is None else OHKMLoss.from_config(ohkm), **config)
 
 
 def make_loss_fn(optimization_config) -> Callable:

@@ -333,8 +333,13 @@ def test_from_config():
                              gaussian_noise=True, gaussian_noise_stddev=2.5,
                              brightness=True, brightness_max_val=7.0)
     aug = ImgaugAugmenter.from_config(cfg, image_key="img", instances_key="pts")
-    assert (aug.rotate, aug.rotation_min_angle, aug.rotation_max_angle) == (True, -30, 45)
-    assert (aug.translate_min, aug.translate_max, aug.scale) == (-2, 3, False)
-    assert (aug.gaussian_noise_stddev, aug.brightness_max_val) == (2.5, 7.0)
+    assert aug.config is cfg
+    assert (aug.config.rotate, aug.config.rotation_min_angle) == (True, -30)
+    keyword = ImgaugAugmenter(cfg, scale=True, scale_max=1.5)  # settings change a copy
+    assert (keyword.config.scale, keyword.config.scale_max, keyword.config.rotate) == \
+        (True, 1.5, True)
+    assert cfg.scale is False
+    with pytest.raises(TypeError, match="unexpected keyword argument 'rotation'"):
+        ImgaugAugmenter(rotation=True)
     assert aug.input_keys == aug.output_keys == ["img", "pts"]
     assert RandomCropper(8, 8).output_keys == ["image", "instances", "crop_bbox"]
