@@ -17,6 +17,7 @@ import sys
 from typing import Optional, Sequence
 
 from sleapish.errors import InputNotFoundError, InvalidValueError
+from sleapish.nn.training.outputs import resume_state_path
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -113,7 +114,7 @@ def _check_inputs(args, cfg=None) -> None:
         if not os.path.isfile(os.path.join(run, "training_config.json")):
             raise InputNotFoundError(f"{run} is not a sleapish run folder: "
                                      f"training_config.json is missing. Received: {run}")
-        if not os.path.isfile(os.path.join(run, "resume", "state.json")):
+        if not resume_state_path(run).is_file():
             raise InputNotFoundError(
                 f"No resume state in {run}: resume/state.json is missing (the run "
                 "stopped before training started, or finished and removed it; "
@@ -211,7 +212,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _interrupted(trainer) -> str:
     where = trainer.run_path if trainer is not None else None
-    if where and os.path.exists(os.path.join(where, "resume", "state.json")):
+    if where and resume_state_path(where).exists():
         return f"interrupted; continue with: sleapish-train --resume {where}"
     return "interrupted"
 

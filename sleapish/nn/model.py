@@ -34,6 +34,7 @@ from sleapish.nn.config import (
     ResNetConfig,
     UNetConfig,
 )
+from sleapish.nn.head_kinds import head_kind
 
 #: Backbone classes (SLEAP's `sleap.nn.model.ARCHITECTURES`).
 ARCHITECTURES = [LeapCNN, UNet, Hourglass, ResNetv1, ResNet50, ResNet101, ResNet152,
@@ -86,41 +87,22 @@ def heads_from_config(heads_config, skeleton=None, tracks=None,
         ValueError: If no head is set, or names cannot be inferred.
     """
     kind = heads_config.which_oneof_attrib_name()
-    cfg = heads_config.which_oneof()
-    nodes = list(skeleton.node_names) if skeleton is not None else None
-    out: List[H.Head] = []
     if kind is None:
         raise InvalidValueError("HeadsConfig has no head set. Received: all fields None")
-    if kind == "single_instance":
-        main = H.SingleInstanceConfmapsHead.from_config(cfg, part_names=nodes)
-        out, cm_cfg = [main], cfg
-    elif kind == "centroid":
-        main = H.CentroidConfmapsHead.from_config(cfg)
-        out, cm_cfg = [main], cfg
-    elif kind == "centered_instance":
-        main = H.CenteredInstanceConfmapsHead.from_config(cfg, part_names=nodes)
-        out, cm_cfg = [main], cfg
-    elif kind == "multi_instance":
-        main = H.MultiInstanceConfmapsHead.from_config(cfg.confmaps, part_names=nodes)
-        pafs = H.PartAffinityFieldsHead.from_config(cfg.pafs, edges=_edge_names(skeleton))
-        out, cm_cfg = [main, pafs], cfg.confmaps
-        if update_config:
-            cfg.pafs.edges = list(pafs.edges)
-    elif kind == "multi_class_bottomup":
-        main = H.MultiInstanceConfmapsHead.from_config(cfg.confmaps, part_names=nodes)
-        cls_maps = H.ClassMapsHead.from_config(cfg.class_maps, classes=_track_names(tracks))
-        out, cm_cfg = [main, cls_maps], cfg.confmaps
-        if update_config:
-            cfg.class_maps.classes = list(cls_maps.classes)
-    elif kind == "multi_class_topdown":
-        main = H.CenteredInstanceConfmapsHead.from_config(cfg.confmaps, part_names=nodes)
-        vecs = H.ClassVectorsHead.from_config(cfg.class_vectors,
-                                              classes=_track_names(tracks))
-        out, cm_cfg = [main, vecs], cfg.confmaps
-        if update_config:
-            cfg.class_vectors.classes = list(vecs.classes)
-    else:  # pragma: no cover - HeadsConfig has no other fields
-        raise InvalidValueError(f"Unknown head type. Received: {kind!r}")
+    cfg = heads_config.which_oneof()
+    defaults = {"part_names": list(skeleton.node_names) if skeleton is not None else None,
+                "edges": _edge_names(skeleton), "classes": _track_names(tracks)}
+    out: List[H.Head] = []
+    sub_cfgs = []
+    for spec in head_kind(kind).heads:
+        sub_cfg = getattr(cfg, spec.config) if spec.config else cfg
+        names = {} if spec.names is None else {spec.names: defaults[spec.names]}
+        head = getattr(H, spec.head).from_config(sub_cfg, **names)
+        if update_config and spec.names in ("edges", "classes"):
+            setattr(sub_cfg, spec.names, list(getattr(head, spec.names)))
+        out.append(head)
+        sub_cfgs.append(sub_cfg)
+    main, cm_cfg = out[0], sub_cfgs[0]
     if update_config and hasattr(cm_cfg, "part_names"):
         cm_cfg.part_names = list(main.part_names)
     if cm_cfg.offset_refinement:

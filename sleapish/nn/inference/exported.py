@@ -19,9 +19,9 @@ import numpy as np
 from sleapish.errors import InputNotFoundError, InvalidValueError
 from sleapish.nn._backend import tf
 from sleapish.nn.inference import predictors as P
-from sleapish.nn.inference import predictors_identity as PI
 from sleapish.nn.inference.export_common import FROZEN_GRAPH_FILE, read_info
 from sleapish.nn.inference.ops import convert_channels
+from sleapish.nn.inference.predictor_base import predictor_classes
 
 PathLike = Union[str, os.PathLike]
 
@@ -119,20 +119,12 @@ def load_exported(path: PathLike, batch_size: int = 4,
                                  "not exported from trained model folders.")
     meta = info.get("sleapish", {})
     kind = meta.get("predictor")
-    classes = {"SingleInstancePredictor": P.SingleInstancePredictor,
-               "TopDownPredictor": P.TopDownPredictor,
-               "TopDownMultiClassPredictor": PI.TopDownMultiClassPredictor,
-               "BottomUpPredictor": P.BottomUpPredictor,
-               "BottomUpMultiClassPredictor": PI.BottomUpMultiClassPredictor}
-    if kind not in classes:
+    if kind not in predictor_classes():
         raise InvalidValueError(f"Exported model {path} names an unknown predictor. Received: "
                                 f"{kind!r}")
-    fields = {"centroid": "centroid_config", "centered_instance": "confmap_config",
-              "multi_class_topdown": "confmap_config",
-              "single_instance": "confmap_config", "multi_instance": "bottomup_config",
-              "multi_class_bottomup": "config"}
-    kwargs = {fields[k]: cfg for k, cfg in configs.items() if k in fields}
-    predictor = classes[kind](**kwargs)
+    cls = predictor_classes()[kind]
+    predictor = cls(**cls._model_fields({k: (cfg, None) for k, cfg in configs.items()},
+                                        None))
     predictor.inference_model = ExportedInferenceModel(path, info)
     predictor.batch_size = int(batch_size)
     predictor.verbosity = progress_reporting

@@ -4,8 +4,9 @@ A predictor owns the trained model(s) and configs, builds the data pipeline (fra
 stay uint8 until the model's layers normalize them), runs one `tf.function` per
 batch, and turns the outputs into `PredictedInstance`s, with optional tracking.
 The concrete predictors (:mod:`sleapish.nn.inference.predictors`,
-:mod:`sleapish.nn.inference.predictors_identity`) register themselves by the head
-kinds they are built for; :meth:`Predictor.from_loaded_models` picks among them.
+:mod:`sleapish.nn.inference.predictors_identity`) register themselves by name;
+:meth:`Predictor.from_loaded_models` picks the one the loaded models call for
+as :data:`sleapish.nn.head_kinds.HEAD_KINDS` says.
 
 Example:
     >>> predictor = load_model(["models/centroid", "models/centered_instance"])
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, ClassVar, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import attrs
 import numpy as np
@@ -27,6 +28,7 @@ from sleapish.nn.data.dataset_ops import Batcher, Prefetcher
 from sleapish.nn.data.instance_centroids import InstanceCentroidFinder
 from sleapish.nn.data.pipelines import Pipeline
 from sleapish.nn.data.providers import ArrayReader, LabelsReader, VideoReader, make_provider
+from sleapish.nn.head_kinds import HEAD_KINDS, predictor_for_kinds
 from sleapish.nn.inference import layers_topdown as LT
 from sleapish.nn.inference.export_common import is_export_folder
 from sleapish.nn.inference.loading import keras_model_of, load_model_folder, wrap_model
@@ -40,7 +42,8 @@ from sleapish.nn.settings import PeakFindingConfig
 logger = logging.getLogger("sleapish")
 
 _PREDICTOR_CLASSES: Dict[str, type] = {}
-"""Concrete predictor classes by name, filled as they are defined."""
+"""Predictor classes by name, filled as they are defined (the names
+:data:`~sleapish.nn.head_kinds.HEAD_KINDS` gives)."""
 
 
 @attrs.define
@@ -88,16 +91,10 @@ class Predictor:
     _noted: bool = attrs.field(default=False, init=False, repr=False)
 
     # -------------------------------------------------------------- construction
-    head_kinds: ClassVar[Tuple[str, ...]] = ()
-    """The model head kinds (`which_oneof_attrib_name` of `model.heads`) this
-    predictor is built for; a subclass that sets it is chosen by
-    :meth:`class_for_heads`."""
-    _dispatch_priority: ClassVar[int] = 100
-
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls.__dict__.get("head_kinds"):  # attrs rebuilds slotted classes: keep the last
-            _PREDICTOR_CLASSES[cls.__qualname__] = cls
+        if not cls.__name__.startswith("_"):  # attrs rebuilds slotted classes: last wins
+            _PREDICTOR_CLASSES[cls.__name__] = cls
 
     @classmethod
     def class_for_heads(cls, kinds: Iterable[str], names=None) -> type:
@@ -112,12 +109,12 @@ class Predictor:
             ValueError: If no predictor takes this combination (`InvalidValueError`).
         """
         kinds = set(kinds)
-        found = sorted((c for c in _PREDICTOR_CLASSES.values()
-                        if kinds & set(c.head_kinds)), key=lambda c: c._dispatch_priority)
-        if not found:
+        name = (predictor_for_kinds(kinds) if kinds and kinds <= set(HEAD_KINDS)
+                else None)
+        if name not in _PREDICTOR_CLASSES:
             raise InvalidValueError(f"No predictor for models of types {sorted(kinds)}. "
                                     f"Received: {names or sorted(kinds)}")
-        return found[0]
+        return _PREDICTOR_CLASSES[name]
 
     @classmethod
     def from_loaded_models(cls, models: Sequence[Tuple[Any, Any]], batch_size: int = 4,
@@ -532,4 +529,10 @@ class _TopDownBase(Predictor):
                                     + type(provider).__name__)
 
 
-__all__ = ["Predictor", "keras_model_of"]
+def predictor_classes() -> Dict[str, type]:
+    """The predictor classes defined so far, by name (all of them once
+    :mod:`sleapish.nn.inference.predictors` is imported)."""
+    return dict(_PREDICTOR_CLASSES)
+
+
+__all__ = ["Predictor", "keras_model_of", "predictor_classes"]

@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Optional, Tuple
+from typing import Any, Optional
 
 import attrs
 import numpy as np
@@ -36,8 +36,6 @@ from sleapish.nn.settings import PAFGroupingConfig
 class SingleInstancePredictor(Predictor):
     """One instance per frame (SLEAP's `SingleInstancePredictor`)."""
 
-    head_kinds: ClassVar[Tuple[str, ...]] = ("single_instance",)
-    _dispatch_priority: ClassVar[int] = 0
 
     confmap_config: Any = None
     confmap_model: Any = None
@@ -79,8 +77,6 @@ class SingleInstancePredictor(Predictor):
 class TopDownPredictor(_TopDownBase):
     """Centroid + centered-instance models (SLEAP's `TopDownPredictor`)."""
 
-    head_kinds: ClassVar[Tuple[str, ...]] = ("centroid", "centered_instance")
-    _dispatch_priority: ClassVar[int] = 2
 
     @classmethod
     def from_trained_models(cls, centroid_model_path=None, confmap_model_path=None,
@@ -124,8 +120,6 @@ class TopDownPredictor(_TopDownBase):
 class BottomUpPredictor(Predictor):
     """Bottom-up model with PAF grouping (SLEAP's `BottomUpPredictor`)."""
 
-    head_kinds: ClassVar[Tuple[str, ...]] = ("multi_instance",)
-    _dispatch_priority: ClassVar[int] = 3
 
     bottomup_config: Any = None
     bottomup_model: Any = None

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, ClassVar, Optional, Tuple
+from typing import Any, Optional
 
 import attrs
 import numpy as np
@@ -66,8 +66,6 @@ def _class_tracks(names):
 class BottomUpMultiClassPredictor(Predictor):
     """Bottom-up identity model: instances are the model's classes (tracks)."""
 
-    head_kinds: ClassVar[Tuple[str, ...]] = ("multi_class_bottomup",)
-    _dispatch_priority: ClassVar[int] = 4
 
     config: Any = None
     model: Any = None
@@ -119,8 +117,6 @@ class BottomUpMultiClassPredictor(Predictor):
 class TopDownMultiClassPredictor(_TopDownBase):
     """Top-down identity model: each class gets at most one instance per frame."""
 
-    head_kinds: ClassVar[Tuple[str, ...]] = ("multi_class_topdown",)
-    _dispatch_priority: ClassVar[int] = 1
 
     _tracks: Optional[list] = None
 

@@ -32,10 +32,8 @@ import numpy as np
 from sleapish.errors import InputNotFoundError, InvalidValueError
 from sleapish.io.files import atomic_write_text
 from sleapish.nn._backend import keras, tf
+from sleapish.nn.training.outputs import RESUME_DIR, STATE_FILE
 from sleapish.nn.training.saving import save_model_h5
-
-RESUME_DIR = "resume"
-STATE_FILE = "state.json"
 
 #: Fault injection for the tests: `batch:N` (SIGKILL after this process's N-th
 #: training batch), `state:E` (right after epoch E's resume state, before the

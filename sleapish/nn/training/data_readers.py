@@ -17,6 +17,7 @@ import attrs
 from sleapish.errors import InvalidValueError, SleapishError
 from sleapish.nn.data.providers import LabelsReader
 from sleapish.nn.data.training import split_labels_by_inds, split_labels_train_val
+from sleapish.nn.head_kinds import HEAD_KINDS
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +229,7 @@ def check_config_fits_labels(config, labels) -> None:
     for edge in (getattr(pafs, "edges", None) or []):
         for name in edge:
             _node(name, f"model.heads.{kind}.pafs.edges entry {list(edge)}")
-    if kind in ("multi_class_bottomup", "multi_class_topdown"):
+    if HEAD_KINDS[kind].identity:
         cls_cfg = head.class_maps if kind == "multi_class_bottomup" else head.class_vectors
         track_names = [t.name for t in labels.tracks]
         n_tracked = sum(1 for lf in labels for i in lf.user_instances

@@ -11,6 +11,15 @@ from typing import Any, Dict, Optional
 
 from sleapish.nn.training.data_readers import TrainingSetupError
 
+RESUME_DIR = "resume"
+"""The run folder's resume state: `<run>/resume/` (removed when a run finishes)."""
+STATE_FILE = "state.json"
+
+
+def resume_state_path(run_path) -> Path:
+    """`<run>/resume/state.json`, the state a resumed run continues from."""
+    return Path(run_path) / RESUME_DIR / STATE_FILE
+
 
 def get_timestamp() -> str:
     """Date and time as `YYMMDD_HHMMSS` (SLEAP's run-name prefix)."""
@@ -126,7 +135,7 @@ def remove_visualizations(run_path) -> None:
     shutil.rmtree(os.path.join(run_path, "viz"), ignore_errors=True)
 
 
-def package_run(run_path, exclude=("resume",)) -> str:
+def package_run(run_path, exclude=(RESUME_DIR,)) -> str:
     """Zip the run folder next to it (`<run>.zip`, written atomically).
 
     Args:
@@ -154,5 +163,6 @@ def package_run(run_path, exclude=("resume",)) -> str:
     return str(target)
 
 
-__all__ = ["get_timestamp", "new_run_path", "check_writable", "save_run_inputs",
-           "evaluate_splits", "remove_visualizations", "package_run"]
+__all__ = ["RESUME_DIR", "STATE_FILE", "resume_state_path", "get_timestamp", "new_run_path",
+           "check_writable", "save_run_inputs", "evaluate_splits", "remove_visualizations",
+           "package_run"]

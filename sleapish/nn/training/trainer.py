@@ -23,6 +23,7 @@ from sleapish.nn import heads as H
 from sleapish.nn._backend import keras, tf
 from sleapish.nn.data import pipelines as P
 from sleapish.nn.data.instance_cropping import find_instance_crop_size
+from sleapish.nn.head_kinds import HEAD_KINDS, HeadKind, head_kind
 from sleapish.nn.model import Model
 from sleapish.nn.training import callbacks as C
 from sleapish.nn.training.data_readers import (
@@ -45,7 +46,6 @@ from sleapish.version import SLEAP_COMPAT_VERSION
 
 logger = logging.getLogger(__name__)
 
-ID_MODELS = ("multi_class_bottomup", "multi_class_topdown")
 
 
 @attrs.define(eq=False)
@@ -98,8 +98,6 @@ class Trainer:
     _resume_state: Optional[Dict[str, Any]] = attrs.field(default=None, init=False)
 
     head_kind: str = ""
-    input_key: str = "image"
-    count_instances: bool = False  # batches per epoch from instances, not frames
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -143,7 +141,7 @@ class Trainer:
         readers = DataReaders.from_config(
             config.data.labels, training=training_labels, validation=validation_labels,
             test=test_labels, video_search_paths=video_search_paths, update_config=True,
-            with_track_only=kind in ID_MODELS, seed=seed)
+            with_track_only=HEAD_KINDS[kind].identity, seed=seed)
         labels = readers.training_labels
         check_config_fits_labels(config, labels)
         config.data.labels.skeletons = list(labels.skeletons)
@@ -160,6 +158,21 @@ class Trainer:
     def keras_model(self):
         """The `tf_keras.Model` (after setup)."""
         return self.model.keras_model
+
+    @property
+    def kind(self) -> HeadKind:
+        """The model type's :class:`~sleapish.nn.head_kinds.HeadKind`."""
+        return head_kind(self.head_kind)
+
+    @property
+    def input_key(self) -> str:
+        """The example key the model takes: "instance_image" (crops) or "image"."""
+        return "instance_image" if self.kind.on_crops else "image"
+
+    @property
+    def count_instances(self) -> bool:
+        """Batches per epoch count instances (not frames)."""
+        return self.kind.count_instances
 
     @property
     def has_offsets(self) -> bool:
@@ -197,10 +210,13 @@ class Trainer:
             opt.val_batches_per_epoch = max(opt.min_val_batches_per_epoch, n)
 
     def _default_pad_to_stride(self) -> int:
-        return self.model.maximum_stride
+        return 1 if self.kind.on_crops else self.model.maximum_stride
 
     def _part_names(self) -> Optional[List[str]]:
-        """Part names of the per-part loss metrics (main confidence-map head)."""
+        """Part names of the per-part loss metrics (main confidence-map head; none
+        for the one-channel centroid maps)."""
+        if self.kind.heads[0].names != "part_names":
+            return None
         return list(getattr(self.model.heads[0], "part_names", None) or []) or None
 
     # ------------------------------------------------------------------ setup
@@ -399,7 +415,7 @@ class Trainer:
         """
         C.fault_point("eval")
         return evaluate_splits(self._predictor(), self.data_readers, self.run_path,
-                               identity=self.head_kind in ID_MODELS,
+                               identity=self.kind.identity,
                                max_frames=self.eval_max_frames)
 
     def report(self) -> Optional[str]:
@@ -422,7 +438,7 @@ class Trainer:
     def package(self) -> str:
         """Zip the run folder next to it (atomically), without its `resume/` state;
         returns the zip path."""
-        return package_run(self.run_path, exclude=(C.RESUME_DIR,))
+        return package_run(self.run_path)
 
 
 @attrs.define(eq=False)
@@ -430,7 +446,6 @@ class SingleInstanceModelTrainer(Trainer):
     """Single-instance confidence maps."""
 
     head_kind: str = "single_instance"
-    count_instances: bool = True
 
 
 @attrs.define(eq=False)
@@ -439,20 +454,12 @@ class CentroidConfmapsModelTrainer(Trainer):
 
     head_kind: str = "centroid"
 
-    def _part_names(self):
-        return None
-
 
 @attrs.define(eq=False)
 class TopdownConfmapsModelTrainer(Trainer):
     """Centered-instance confidence maps on crops (second half of top-down)."""
 
     head_kind: str = "centered_instance"
-    input_key: str = "instance_image"
-    count_instances: bool = True
-
-    def _default_pad_to_stride(self) -> int:
-        return 1
 
 
 @attrs.define(eq=False)
@@ -474,19 +481,10 @@ class TopDownMultiClassModelTrainer(Trainer):
     """Centered-instance confidence maps and class vectors (identity) on crops."""
 
     head_kind: str = "multi_class_topdown"
-    input_key: str = "instance_image"
-    count_instances: bool = True
 
 
-#: Head type (`HeadsConfig` field name) -> trainer class.
-TRAINERS = {
-    "single_instance": SingleInstanceModelTrainer,
-    "centroid": CentroidConfmapsModelTrainer,
-    "centered_instance": TopdownConfmapsModelTrainer,
-    "multi_instance": BottomUpModelTrainer,
-    "multi_class_bottomup": BottomUpMultiClassModelTrainer,
-    "multi_class_topdown": TopDownMultiClassModelTrainer,
-}
+#: Head type (`HeadsConfig` field name) -> trainer class (as :data:`HEAD_KINDS` names it).
+TRAINERS = {name: globals()[kind.trainer] for name, kind in HEAD_KINDS.items()}
 
 
 def resume(run_folder, strategy="default", verbosity: str = "rich",
