@@ -16,10 +16,10 @@ def test_one_kind_per_heads_config_field():
 
 
 def test_named_classes_exist():
+    import attrs
+
     from sleapish.nn.inference import predictors
     from sleapish.nn.training import trainer
-
-    import attrs
 
     for kind in HEAD_KINDS.values():
         cls = trainer.TRAINERS[kind.name]
