@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: venv demo test test-fast lint bench bench-reference docs clean
+.PHONY: venv demo test test-fast lint bench bench-reference bench-vs-sleap docs clean
 
 $(STAMP): setup.cfg setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ bench: $(STAMP)
 ## `bench`); writes benchmarks/reports/training_reference.md. Options: BENCH_ARGS="--run bottomup".
 bench-reference: $(STAMP)
 	$(PY) benchmarks/bench_training_reference.py $(BENCH_ARGS)
+
+## sleapish against SLEAP 1.4.1 itself, same jobs side by side (SLEAP built in a scratch
+## venv outside the repo, ../sleap141_venv, on first use; about 90 min with 3 pairs);
+## writes benchmarks/reports/vs_sleap.md. Options: BENCH_ARGS="--pairs 1 --jobs single".
+bench-vs-sleap: $(STAMP)
+	$(PY) benchmarks/bench_vs_sleap.py $(BENCH_ARGS)
 
 ## The documentation site (mkdocs-material + mkdocstrings API reference) in site/.
 docs: $(STAMP)

@@ -57,4 +57,18 @@ def _quiet_import():
 
 tf, keras = _quiet_import()
 
-__all__ = ["tf", "keras"]
+
+def enable_memory_growth(gpus=None) -> None:
+    """Let TensorFlow grow GPU memory as needed instead of taking it all up front
+    (SLEAP's `disable_preallocation`), on `gpus` (default: every visible GPU).
+
+    Devices that TensorFlow has already initialized in this process keep their setting.
+    """
+    for gpu in tf.config.list_physical_devices("GPU") if gpus is None else gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialized
+            pass
+
+
+__all__ = ["tf", "keras", "enable_memory_growth"]

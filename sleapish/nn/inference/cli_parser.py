@@ -298,7 +298,7 @@ def select_devices(args) -> None:
     Raises:
         ValueError: For a `--gpu` that is not an index of an available GPU.
     """
-    from sleapish.nn._backend import tf
+    from sleapish.nn._backend import enable_memory_growth, tf
 
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
@@ -323,8 +323,7 @@ def select_devices(args) -> None:
         visible = [gpus[idx]]
     try:
         tf.config.set_visible_devices(visible, "GPU")
-        for gpu in visible:
-            tf.config.experimental.set_memory_growth(gpu, True)
+        enable_memory_growth(visible)
     except RuntimeError:  # TensorFlow already set up its devices in this process
         logger.warning("Devices are already initialized; --cpu/--gpu have no effect in "
                        "this process.")

@@ -52,13 +52,9 @@ def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int 
         ValueError: For a combination of models that makes no predictor.
     """
     if disable_gpu_preallocation:
-        from sleapish.nn._backend import tf
+        from sleapish.nn._backend import enable_memory_growth
 
-        for gpu in tf.config.list_physical_devices("GPU"):
-            try:
-                tf.config.experimental.set_memory_growth(gpu, True)
-            except RuntimeError:
-                pass
+        enable_memory_growth()
     paths = [model_path] if isinstance(model_path, (str, os.PathLike)) else list(model_path)
     if not paths:
         raise InvalidValueError("load_model needs at least one model folder. Received: []")
