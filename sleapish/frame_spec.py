@@ -34,24 +34,28 @@ def parse_frames(text: Optional[str], n_frames: Optional[int] = None,
     parts = [f"{legacy.group(1)}-{legacy.group(2)}"] if legacy else text.split(",")
     out = set()
     for part in parts:
-        part = part.strip()
-        try:
-            if "-" in part:
-                a, b = (int(v) for v in part.split("-", 1))
-                if b < a:
-                    raise ValueError(part)
-                out.update(range(a, b + 1))
-            else:
-                out.add(int(part))
-        except ValueError:
+        indices = _part_indices(part.strip())
+        if indices is None:
             raise InvalidValueError(f"{option} must look like '0-10,15' (inclusive, "
-                                    f"increasing ranges). Received: {text!r}") from None
+                                    f"increasing ranges). Received: {text!r}")
+        out.update(indices)
     if n_frames is not None:
         bad = sorted(i for i in out if not 0 <= i < n_frames)
         if bad:
             raise InvalidValueError(f"{option} out of range for a video of {n_frames} "
                                     f"frames. Received: {bad[:5]}")
     return sorted(out)
+
+
+def _part_indices(part: str) -> Optional[range]:
+    """The indices of "3" or "0-10", or None if `part` is neither (or runs backwards)."""
+    try:
+        if "-" not in part:
+            return range(int(part), int(part) + 1)
+        a, b = (int(v) for v in part.split("-", 1))
+    except ValueError:
+        return None
+    return range(a, b + 1) if b >= a else None
 
 
 __all__ = ["parse_frames"]
