@@ -8,6 +8,24 @@ from sleapish.nn.config import BackboneConfig, ModelConfig, TrainingJobConfig, U
 from sleapish.nn.model import Model
 
 
+def _seeded_weights(km, seed: int):
+    """Glorot-uniform kernels from a fixed seed: the same "random" model
+    in every process (Keras's own initializers follow the global random state, which
+    earlier tests move), so the tests' instance counts do not depend on test order."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for w in km.get_weights():
+        if w.ndim < 2:  # biases (zeros), norm scales (ones): already fixed
+            out.append(w)
+            continue
+        receptive = int(np.prod(w.shape[:-2]))
+        limit = np.sqrt(6.0 / (receptive * (w.shape[-2] + w.shape[-1])))
+        out.append(rng.uniform(-limit, limit, w.shape).astype(w.dtype))
+    return out
+
+
 def make_model_folder(path: Path, heads, labels, crop=None) -> Path:
     """Write `best_model.h5` and `training_config.json` of a tiny UNet to `path`.
 
@@ -29,6 +47,7 @@ def make_model_folder(path: Path, heads, labels, crop=None) -> Path:
     cfg.data.instance_cropping.crop_size = crop
     model = Model.from_config(cfg.model, skeleton=labels.skeleton, update_config=True)
     km = model.make_model((crop, crop, 1) if crop else (128, 128, 1))
+    km.set_weights(_seeded_weights(km, seed=0))
     path.mkdir()
     km.save(str(path / "best_model.h5"), save_format="h5")
     cfg.save_json(path / "training_config.json")
