@@ -6,27 +6,13 @@ import json
 import logging
 
 import pytest
+from config_helpers import centroid_config as _centroid_config
 
 from sleapish.nn.config import (
-    BackboneConfig,
-    CentroidsHeadConfig,
     ConfigError,
-    HeadsConfig,
-    ModelConfig,
     TrainingJobConfig,
-    UNetConfig,
     load_config,
 )
-
-
-def _centroid_config() -> TrainingJobConfig:
-    return TrainingJobConfig(
-        model=ModelConfig(
-            backbone=BackboneConfig(unet=UNetConfig(max_stride=16, filters=8)),
-            heads=HeadsConfig(centroid=CentroidsHeadConfig(anchor_part="thorax",
-                                                           sigma=2.5)),
-        )
-    )
 
 
 def test_json_round_trip_and_layout(tmp_path):

@@ -4,14 +4,11 @@ field checks (nn/config/training_job.py and the sub-configs it holds)."""
 from __future__ import annotations
 
 import pytest
+from config_helpers import centroid_config as _centroid_config
 
 from sleapish.nn.config import (
-    BackboneConfig,
-    CentroidsHeadConfig,
     ConfigError,
     DataConfig,
-    HeadsConfig,
-    ModelConfig,
     OptimizationConfig,
     PartAffinityFieldsHeadConfig,
     ResNetConfig,
@@ -20,16 +17,6 @@ from sleapish.nn.config import (
     UpsamplingConfig,
     load_config,
 )
-
-
-def _centroid_config() -> TrainingJobConfig:
-    return TrainingJobConfig(
-        model=ModelConfig(
-            backbone=BackboneConfig(unet=UNetConfig(max_stride=16, filters=8)),
-            heads=HeadsConfig(centroid=CentroidsHeadConfig(anchor_part="thorax",
-                                                           sigma=2.5)),
-        )
-    )
 
 
 def test_defaults_are_sleap_141():

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from layer_models import centroid_model as _centroid_model
 from layer_models import cms_at, const_model, identity_model
+from layer_models import frames as _frames
+from layer_models import instance_model as _instance_model
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sleapish.nn._backend import keras, tf
@@ -18,27 +21,6 @@ from sleapish.nn.inference import (
     TopDownMultiClassFindPeaks,
     TopDownMultiClassInferenceModel,
 )
-
-
-def _frames(n=2, h=32, w=32):
-    """uint8 frames whose pixel (y, x) holds x + 2 * y (+ 50 in frame 1)."""
-    yy, xx = np.mgrid[:h, :w]
-    return np.stack([(xx + 2 * yy + 50 * i) % 256 for i in range(n)]
-                    ).astype(np.uint8)[..., None]
-
-
-def _centroid_model(h=32, w=32, stride=2):
-    """Centroid maps with peaks (grid) at (4, 5) and (10, 3): image (8, 10), (20, 6)."""
-    cms = np.maximum(cms_at([[8.0, 10.0]], h, w, stride),
-                     0.8 * cms_at([[20.0, 6.0]], h, w, stride))
-    return const_model({"CentroidConfmapsHead": cms}, [h, w, 1])
-
-
-def _instance_model(crop=8, stride=2, q=((1.0, 2.0), (3.0, 1.0))):
-    """Centered-instance maps with node peaks at crop-grid points `q`."""
-    q = np.asarray(q, np.float32)
-    return const_model({"CenteredInstanceConfmapsHead":
-                        cms_at(q * stride, crop, crop, stride)}, [crop, crop, 1]), q
 
 
 def test_centroid_crop_coordinates_crops_and_offsets():
