@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-dev
 $(STAMP): setup.cfg setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=23"
-	$(PY) -m pip install --quiet -e ".[dev,export,cluster]"
+	$(PY) -m pip install --quiet -e ".[dev,export,cluster,openvino]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -17,6 +17,7 @@ from typing import Any, Dict, List
 from sleapish.cli_errors import add_debug_flag
 from sleapish.cli_help import state_defaults
 from sleapish.errors import InvalidValueError
+from sleapish.nn.inference.backends import BACKENDS
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +159,14 @@ def make_parser() -> argparse.ArgumentParser:
                    default="integral",
                    help="sub-pixel peak refinement; an offset head overrides it "
                         "(sleapish; SLEAP always uses integral)")
+    p.add_argument("--backend", choices=list(BACKENDS), default="tensorflow",
+                   help="runtime of the networks on CPU: tensorflow (default: the whole "
+                        "model is one graph), onnxruntime (needs sleapish[export]) or "
+                        "openvino (needs sleapish[openvino]); see docs/benchmarks.md "
+                        "for when they pay off (sleapish)")
+    p.add_argument("--backend-threads", dest="backend_threads", type=int, default=None,
+                   help="with --backend onnxruntime/openvino: threads of its pool "
+                        "(default: all cores)")
     # SLEAP's deprecated options: parsed for old command lines, hidden from --help.
     hidden = argparse.SUPPRESS
     p.add_argument("--labels", type=str, default=hidden, help=hidden)
@@ -241,7 +250,8 @@ def make_predictor_from_args(args):
     """Load the models of `-m/--model` (SLEAP's `_make_predictor_from_cli`).
 
     Uses `--peak_threshold`, `--batch_size` (or their hidden per-model forms),
-    `--max_instances`, `--verbosity`, `--refinement` and, for bottom-up models,
+    `--max_instances`, `--verbosity`, `--refinement`, `--backend`,
+    `--backend-threads` and, for bottom-up models,
     `--max_edge_length_ratio` and `--dist_penalty_weight`.
 
     Returns:
@@ -262,7 +272,9 @@ def make_predictor_from_args(args):
         list(models), peak_threshold=_legacy(args, "peak_threshold", args.peak_threshold),
         batch_size=int(_legacy(args, "batch_size", args.batch_size)),
         refinement=None if refinement == "none" else refinement,
-        progress_reporting=args.verbosity, max_instances=args.max_instances)
+        progress_reporting=args.verbosity, max_instances=args.max_instances,
+        backend=getattr(args, "backend", "tensorflow"),
+        backend_threads=getattr(args, "backend_threads", None))
     predictor.strict_frames = bool(getattr(args, "strict_frames", False))
     predictor.keep_outside_points = bool(getattr(args, "keep_outside_points", False))
     if type(predictor).__name__ == "BottomUpPredictor" and \

@@ -20,6 +20,7 @@ from sleapish.nn._backend import tf
 from sleapish.nn.data.utils import unrag_tensor
 from sleapish.nn.inference import layers_bottomup as LB
 from sleapish.nn.inference import layers_topdown as LT
+from sleapish.nn.inference.backends import use_backend, uses_backend
 from sleapish.nn.inference.export_common import (
     FORMATS,
     FROZEN_GRAPH_FILE,
@@ -315,7 +316,8 @@ def write_export(model, save_path: PathLike, signatures: str = "serving_default"
         The export folder.
 
     Raises:
-        ExportError: For an unknown format, or a graph the converter cannot hold.
+        ExportError: For an unknown format, a graph the converter cannot hold, or a
+            model whose networks run on another backend than TensorFlow.
         FileExistsError: If `save_path` may not be replaced.
     """
     from tensorflow.python.framework.convert_to_constants import (
@@ -325,6 +327,11 @@ def write_export(model, save_path: PathLike, signatures: str = "serving_default"
     if fmt not in FORMATS:
         raise ExportError(f"Unknown export format: choose one of {list(FORMATS)}. "
                           f"Received: {fmt!r}")
+    backend = uses_backend(model)
+    if backend is not None:
+        raise ExportError(f"An export is one TensorFlow graph: this model's networks run "
+                          f"on {backend}. Export it from a predictor (any backend) or "
+                          f"a model built with backend='tensorflow'.")
     del save_traces
     spec = input_spec(model)
     identity = bool(getattr(model, "predicts_identities", False))
@@ -413,7 +420,7 @@ def export_predictor(predictor, save_path: PathLike, signatures: str = "serving_
         ExportError: For `max_instances` with a single-instance or identity model
             (their instance count is fixed), and the errors of :func:`write_export`.
     """
-    predictor._initialize_inference_model()
+    predictor._initialize_inference_model(backend="tensorflow")  # one TF graph
     name = type(predictor).__name__
     limit = None
     if max_instances is not None:
@@ -439,11 +446,15 @@ def export_predictor(predictor, save_path: PathLike, signatures: str = "serving_
         metadata["centroid_max_instances"] = predictor.inference_model.centroid_crop \
             .max_instances if hasattr(predictor.inference_model.centroid_crop,
                                       "max_instances") else None
-    return write_export(predictor.inference_model, save_path, signatures, save_traces,
-                        model_name, tensors, unrag_outputs, max_instances=max_instances,
-                        bottomup_limit=limit, metadata=metadata,
-                        configs=predictor_configs(predictor), fmt=fmt,
-                        overwrite=overwrite, tflite_select_ops=tflite_select_ops)
+    try:
+        return write_export(predictor.inference_model, save_path, signatures, save_traces,
+                            model_name, tensors, unrag_outputs, max_instances=max_instances,
+                            bottomup_limit=limit, metadata=metadata,
+                            configs=predictor_configs(predictor), fmt=fmt,
+                            overwrite=overwrite, tflite_select_ops=tflite_select_ops)
+    finally:  # the predictor predicts on its own backend again
+        use_backend(predictor.inference_model, predictor.backend,
+                    predictor.backend_threads, cache=predictor._backend_cache)
 
 
 __all__ = ["export_predictor", "predictor_configs", "ExportError", "FORMATS",

@@ -7,6 +7,7 @@ from typing import Optional, Sequence, Union
 
 from sleapish.errors import InvalidValueError
 from sleapish.nn.inference import predictors  # noqa: F401 - registers the predictors
+from sleapish.nn.inference.backends import check_backend
 from sleapish.nn.inference.export_common import is_export_folder
 from sleapish.nn.inference.exported import load_exported
 from sleapish.nn.inference.loading import load_model_folder
@@ -21,7 +22,8 @@ def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int 
                tracker_max_instances: Optional[int] = None,
                disable_gpu_preallocation: bool = True, progress_reporting: str = "rich",
                resize_input_layer: bool = True, max_instances: Optional[int] = None,
-               integral_patch_size: int = 5):
+               integral_patch_size: int = 5, backend: str = "tensorflow",
+               backend_threads: Optional[int] = None):
     """Load trained model folder(s) and return a ready predictor.
 
     Args:
@@ -43,14 +45,23 @@ def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int 
             if False, the models keep the input shape they were trained with.
         max_instances: Keep at most this many instances per frame (top-down, bottom-up).
         integral_patch_size: Patch size of integral refinement.
+        backend: Runtime of the networks: "tensorflow" (default; the whole model is
+            one graph), "onnxruntime" or "openvino" (CPU; the networks are converted
+            to ONNX once, the rest stays TensorFlow; see
+            :mod:`sleapish.nn.inference.backends`). Model folders only.
+        backend_threads: Threads of the ONNX Runtime / OpenVINO pool (None: all
+            cores).
 
     Returns:
         A :class:`~sleapish.nn.inference.predictors.Predictor` subclass.
 
     Raises:
         ModelFolderError: For a missing or incomplete model folder.
-        ValueError: For a combination of models that makes no predictor.
+        ValueError: For a combination of models that makes no predictor, an unknown
+            backend, or a backend other than "tensorflow" with an export folder.
+        BackendError: If the backend's runtime is not installed.
     """
+    check_backend(backend)
     if disable_gpu_preallocation:
         from sleapish.nn._backend import enable_memory_growth
 
@@ -63,6 +74,10 @@ def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int 
         if len(paths) > 1:
             raise InvalidValueError("An exported model folder holds the whole model: pass it "
                                     f"alone. Received: {[str(p) for p in paths]}")
+        if backend != "tensorflow":
+            raise InvalidValueError(f"An exported model runs in TensorFlow only: "
+                                    f"backend={backend!r} applies to model folders. "
+                                    f"Received: {exported[0]}")
         predictor = load_exported(exported[0], batch_size=batch_size,
                                   progress_reporting=progress_reporting)
     else:
@@ -71,7 +86,8 @@ def load_model(model_path: Union[PathLike, Sequence[PathLike]], batch_size: int 
             loaded, batch_size=batch_size, peak_threshold=peak_threshold,
             refinement=refinement, max_instances=max_instances,
             integral_patch_size=integral_patch_size,
-            progress_reporting=progress_reporting, names=[str(p) for p in paths])
+            progress_reporting=progress_reporting, names=[str(p) for p in paths],
+            backend=backend, backend_threads=backend_threads)
     if tracker is not None:
         from sleapish.nn.tracking import make_tracker_by_name
 
@@ -88,7 +104,9 @@ def predictor_from_models(models, batch_size: int = 4, peak_threshold: float = 0
                           refinement: Optional[str] = "integral",
                           max_instances: Optional[int] = None,
                           integral_patch_size: int = 5,
-                          progress_reporting: str = "rich", names=None) -> Predictor:
+                          progress_reporting: str = "rich", names=None,
+                          backend: str = "tensorflow",
+                          backend_threads: Optional[int] = None) -> Predictor:
     """The predictor for in-memory `(config, keras_model)` pairs.
 
     What :func:`load_model` does after loading the folders; the trainer uses it to
@@ -102,7 +120,7 @@ def predictor_from_models(models, batch_size: int = 4, peak_threshold: float = 0
         models, batch_size=batch_size, peak_threshold=peak_threshold,
         refinement=refinement, max_instances=max_instances,
         integral_patch_size=integral_patch_size, progress_reporting=progress_reporting,
-        names=names)
+        names=names, backend=backend, backend_threads=backend_threads)
 
 
 __all__ = ["load_model", "predictor_from_models"]

@@ -30,6 +30,7 @@ from sleapish.nn.data.pipelines import Pipeline
 from sleapish.nn.data.providers import ArrayReader, LabelsReader, VideoReader, make_provider
 from sleapish.nn.head_kinds import HEAD_KINDS, predictor_for_kinds
 from sleapish.nn.inference import layers_topdown as LT
+from sleapish.nn.inference.backends import check_backend, use_backend
 from sleapish.nn.inference.export_common import is_export_folder
 from sleapish.nn.inference.loading import keras_model_of, load_model_folder, wrap_model
 from sleapish.nn.inference.prefetch import prefetched
@@ -72,6 +73,10 @@ class Predictor:
         skipped_frames: Frame indices skipped so far (reset by each `predict`).
         keep_outside_points: Keep points that refinement moved outside the image
             (SLEAP's raw behaviour); by default they become invisible (NaN).
+        backend: Runtime of the networks: "tensorflow" (default: the whole model is
+            one graph), "onnxruntime" or "openvino" (CPU; see
+            :mod:`sleapish.nn.inference.backends`).
+        backend_threads: Threads of the ONNX Runtime / OpenVINO pool (None: all cores).
     """
 
     inference_model: Any = None
@@ -86,6 +91,10 @@ class Predictor:
     progress_callback: Any = attrs.field(default=None, repr=False)
     strict_frames: bool = False
     keep_outside_points: bool = False
+    backend: str = attrs.field(default="tensorflow", validator=lambda _, __, v:
+                               check_backend(v))
+    backend_threads: Optional[int] = None
+    _backend_cache: Dict[Any, Any] = attrs.field(factory=dict, init=False, repr=False)
     skipped_frames: List[int] = attrs.field(factory=list, init=False, repr=False)
     _model_channels: Optional[int] = attrs.field(default=None, init=False, repr=False)
     _noted: bool = attrs.field(default=False, init=False, repr=False)
@@ -120,7 +129,9 @@ class Predictor:
     def from_loaded_models(cls, models: Sequence[Tuple[Any, Any]], batch_size: int = 4,
                            peak_threshold: float = 0.2, refinement: Optional[str] = "integral",
                            max_instances: Optional[int] = None, integral_patch_size: int = 5,
-                           progress_reporting: str = "rich", names=None) -> Predictor:
+                           progress_reporting: str = "rich", names=None,
+                           backend: str = "tensorflow",
+                           backend_threads: Optional[int] = None) -> Predictor:
         """The predictor for in-memory `(config, keras_model)` pairs, of the class their
         head kinds call for (what `load_model` does after loading the folders).
 
@@ -133,6 +144,8 @@ class Predictor:
             integral_patch_size: Patch size of integral refinement.
             progress_reporting: "rich", "json" or "none".
             names: Names of the models for error messages.
+            backend: "tensorflow", "onnxruntime" or "openvino" (see `Predictor`).
+            backend_threads: Threads of the ONNX Runtime / OpenVINO pool.
 
         Raises:
             ValueError: For an unknown refinement or a combination of models that
@@ -148,13 +161,15 @@ class Predictor:
                                   peak_threshold=peak_threshold, refinement=refinement,
                                   max_instances=max_instances,
                                   integral_patch_size=integral_patch_size,
-                                  progress_reporting=progress_reporting)
+                                  progress_reporting=progress_reporting,
+                                  backend=backend, backend_threads=backend_threads)
 
     @classmethod
     def from_models(cls, models: Dict[str, Tuple[Any, Any]], batch_size: int = 4,
                     peak_threshold: float = 0.2, refinement: Optional[str] = "integral",
                     max_instances: Optional[int] = None, integral_patch_size: int = 5,
-                    progress_reporting: str = "rich") -> Predictor:
+                    progress_reporting: str = "rich", backend: str = "tensorflow",
+                    backend_threads: Optional[int] = None) -> Predictor:
         """Build this predictor from its configs and model wrappers.
 
         Args:
@@ -166,6 +181,8 @@ class Predictor:
                 predictor has that setting).
             integral_patch_size: Patch size of integral refinement.
             progress_reporting: "rich", "json" or "none".
+            backend: "tensorflow", "onnxruntime" or "openvino" (see `Predictor`).
+            backend_threads: Threads of the ONNX Runtime / OpenVINO pool.
 
         Returns:
             The predictor, its inference model built.
@@ -174,7 +191,8 @@ class Predictor:
                         peak_threshold=peak_threshold,
                         integral_patch_size=integral_patch_size,
                         integral_refinement=None if refinement is None
-                        else refinement == "integral")
+                        else refinement == "integral",
+                        backend=backend, backend_threads=backend_threads)
         predictor.batch_size = batch_size
         predictor.verbosity = progress_reporting
         predictor._initialize_inference_model()
@@ -230,9 +248,13 @@ class Predictor:
                                  refinement=self.refinement,
                                  integral_patch_size=self.integral_patch_size)
 
-    def _initialize_inference_model(self) -> None:
-        """(Re)build `inference_model` from the configs, models and settings."""
-        self.inference_model = self._build_inference_model()
+    def _initialize_inference_model(self, backend: Optional[str] = None) -> None:
+        """(Re)build `inference_model` from the configs, models and settings, its
+        networks run by `backend` (default: the predictor's `backend`)."""
+        model = self._build_inference_model()
+        use_backend(model, check_backend(backend or self.backend), self.backend_threads,
+                    cache=self._backend_cache)
+        self.inference_model = model
 
     def _build_inference_model(self):
         """The :class:`~sleapish.nn.inference.models.InferenceModel` of this
