@@ -148,17 +148,31 @@ class BackendNetwork:
         self.backend = backend
         self._session = _SESSIONS[backend](to_onnx(keras_model), threads)
         self._out_shapes = [tuple(o.shape) for o in keras_model.outputs]
+        self._empty: Dict[Tuple[int, ...], List[np.ndarray]] = {}
 
     _DELEGATED = frozenset({"inputs", "outputs", "output_names", "name", "input_shape",
                             "output_shape", "compute_output_shape", "layers", "get_layer"})
 
     def __getattr__(self, name):
         # Only the network's description: Keras must not take this for a layer.
-        if name in BackendNetwork._DELEGATED:
+        if name in BackendNetwork._DELEGATED and "keras_model" in self.__dict__:
             return getattr(self.keras_model, name)
         raise AttributeError(name)
 
+    def _empty_outputs(self, images: np.ndarray) -> List[np.ndarray]:
+        """Zero-sample outputs (a top-down batch without detections: the runtimes do
+        not take an empty batch), shaped as the network's for this input size."""
+        key = tuple(images.shape[1:])
+        if key not in self._empty:
+            shapes = self.keras_model.compute_output_shape((1, *key))
+            if not isinstance(shapes, (list, tuple)) or isinstance(shapes[0], int):
+                shapes = [shapes]
+            self._empty[key] = [np.zeros((0, *tuple(s)[1:]), np.float32) for s in shapes]
+        return self._empty[key]
+
     def _run(self, images: np.ndarray) -> List[np.ndarray]:
+        if images.shape[0] == 0:
+            return self._empty_outputs(images)
         outs = self._session.run(np.ascontiguousarray(images, np.float32))
         return [np.asarray(o, np.float32) for o in outs]
 

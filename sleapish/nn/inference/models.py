@@ -98,6 +98,20 @@ def _batched_images(x, batch_size: int):
     return x
 
 
+def _any_batch_size_spec(batch):
+    """`batch`'s type with the batch size relaxed to None: a `tf.TensorSpec`, or a
+    dict of them; None when a value is not a dense tensor with a batch axis."""
+    def relaxed(t):
+        if not isinstance(t, tf.Tensor) or t.shape.rank is None or t.shape.rank < 1:
+            return None
+        return tf.TensorSpec([None, *t.shape[1:]], t.dtype)
+
+    if isinstance(batch, dict):
+        specs = {k: relaxed(v) for k, v in batch.items()}
+        return None if any(v is None for v in specs.values()) else specs
+    return relaxed(batch)
+
+
 def _image_of(x):
     return x["image"] if isinstance(x, dict) else x
 
@@ -221,7 +235,20 @@ class InferenceModel(keras.Model):
                                autograph=False)
             self._sleapish_predict_step = step
             self._sleapish_step_key = key
+            self._sleapish_step_relaxed = False
         return step
+
+    def _run_step(self, batch):
+        """Call the traced step on `batch`. The first call traces it for any batch
+        size (the leading dimension of every dense input relaxed to None), so that a
+        last, smaller batch does not trace the whole model again (~1-3 s here)."""
+        step = self._step_fn()
+        if not getattr(self, "_sleapish_step_relaxed", False):
+            spec = _any_batch_size_spec(batch)
+            if spec is not None:
+                step.get_concrete_function(spec)
+            self._sleapish_step_relaxed = True
+        return step(batch)
 
     def predict_on_batch(self, data, numpy: bool = False) -> Outputs:
         """Predict one batch.
@@ -235,7 +262,7 @@ class InferenceModel(keras.Model):
         Returns:
             Dict of outputs (ragged tensors on axis 1 for variable instance counts).
         """
-        outs = self._step_fn()(_batched_images(_prepare_batch(data), 1))
+        outs = self._run_step(_batched_images(_prepare_batch(data), 1))
         return outputs_to_numpy(outs) if numpy else dict(outs)
 
     def predict(self, data, numpy: bool = True, batch_size: int = 4, **kwargs) -> Outputs:
@@ -261,8 +288,8 @@ class InferenceModel(keras.Model):
             TypeError: For any other keyword argument (`InvalidTypeError`).
         """
         check_keras_predict_kwargs("predict", kwargs)
-        step = self._step_fn()
-        results = [dict(step(batch)) for batch in _iter_batches(data, int(batch_size))]
+        results = [dict(self._run_step(batch))
+                   for batch in _iter_batches(data, int(batch_size))]
         if not results:
             raise InvalidValueError("No data to predict on. Received: an empty data source")
         outs = {k: _concat([r[k] for r in results]) for k in results[0]}

@@ -18,11 +18,22 @@ from sleapish.nn._backend import tf
 from sleapish.nn.data.instance_cropping import make_centered_bboxes, normalize_bboxes
 from sleapish.nn.data.resizing import resize_image
 from sleapish.nn.peak_finding import (
-    find_global_peaks,
-    find_local_peaks,
+    find_global_peaks as _find_global_peaks_function,
+)
+from sleapish.nn.peak_finding import (
+    find_local_peaks as _find_local_peaks_function,
+)
+from sleapish.nn.peak_finding import (
     find_local_peaks_rough,
     refine_peaks_with_offsets,
 )
+
+# The layers call peak finding's Python functions, traced inline into the inference
+# step (no autograph; their branches are on Python values). The public functions are
+# `tf.function`s with autograph, as SLEAP's: nesting them cost ~1.3 s of autograph
+# conversion per trace at start-up.
+find_global_peaks = _find_global_peaks_function.python_function
+find_local_peaks = _find_local_peaks_function.python_function
 
 
 def convert_channels(imgs, grayscale: bool):

@@ -58,6 +58,9 @@ def test_backend_network_matches_tensorflow_eager_and_traced(two_head_net, runti
     # Another frame size (OpenVINO compiles one model per size) still matches.
     x2 = x[:1, :16, :16]
     np.testing.assert_allclose(net(x2)[0].numpy(), two_head_net(x2)[0].numpy(), atol=1e-5)
+    # An empty batch (top-down frames without detections) gives empty outputs.
+    empty = net(np.zeros((0, 20, 28, 1), np.float32))
+    assert [tuple(e.shape) for e in empty] == [(0, 10, 14, 2), (0, 10, 14, 4)]
     assert net.output_names == two_head_net.output_names
     assert net.keras_model is two_head_net
 
@@ -114,6 +117,8 @@ def test_top_down_on_openvino_then_export_stays_tensorflow(shared_data, tmp_path
         pa = np.sort(np.stack([i.numpy() for i in a.instances]).reshape(-1, 2), axis=0)
         pb = np.sort(np.stack([i.numpy() for i in b.instances]).reshape(-1, 2), axis=0)
         np.testing.assert_allclose(pa, pb, atol=0.05)
+    blank = predictor.predict(np.zeros((2, 384, 384, 1), np.uint8))  # no detections
+    assert [len(lf.instances) for lf in blank] == [0, 0]
     with pytest.raises(ExportError, match="networks run on openvino"):
         predictor.inference_model.export_model(str(tmp_path / "direct"))
     assert not (tmp_path / "direct").exists()
