@@ -80,13 +80,13 @@ def network_rows():
         for batch in (1, 4, 16):
             x = np.random.default_rng(0).random((batch, h, w, channels), dtype=np.float32)
             want = [o.numpy() for o in tf.nest.flatten(tf_fn(x))]
-            fps = {"tensorflow": _rate(lambda: [o.numpy() for o in
-                                                tf.nest.flatten(tf_fn(x))], batch)}
+            fps = {"tensorflow": _rate(lambda f=tf_fn, x=x: [o.numpy() for o in
+                                                            tf.nest.flatten(f(x))], batch)}
             diff = {}
             for r, net in nets.items():
                 got = net._run(x)
                 diff[r] = max(float(np.abs(g - wnt).max()) for g, wnt in zip(got, want))
-                fps[r] = _rate(lambda net=net: net._run(x), batch)
+                fps[r] = _rate(lambda net=net, x=x: net._run(x), batch)
             rows.append((name, (h, w), batch, fps, diff))
             print(name, batch, {k: round(v, 1) for k, v in fps.items()}, diff, flush=True)
     return rows

@@ -24,6 +24,7 @@ Usage:
     python benchmarks/bench_vs_sleap.py                 # every job, 3 pairs
     python benchmarks/bench_vs_sleap.py --pairs 1 --jobs single,bottomup
     make bench-vs-sleap BENCH_ARGS="--pairs 5"
+    make bench-vs-sleap BENCH_ARGS="--pairs 1 --jobs train_bottomup --update"
 Writes benchmarks/reports/vs_sleap.md (and vs_sleap.json with every run).
 """
 
@@ -345,17 +346,37 @@ def _med(values):
     return statistics.median(values) if values else float("nan")
 
 
+def _commit() -> str:
+    """This checkout's commit (short), with "+changes" when the tree is dirty."""
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return rev + ("+changes" if dirty else "")
+
+
 def write_report(results: Dict, pairs: int, sleap_bin: Path, seconds: float) -> str:
     """The Markdown report of `results` (also written to `REPORT`)."""
     import platform
+
+    job_pairs = sorted({int(r.get("pairs", pairs)) for r in results.values()})
+    commits = sorted({r.get("commit", "unknown") for r in results.values()})
+    pairs_text = (f"medians of {job_pairs[0]} pair(s)" if len(job_pairs) == 1 else
+                  "medians of " + "/".join(map(str, job_pairs)) + " pairs (per job: "
+                  + ", ".join(f"{n} {int(r.get('pairs', pairs))}"
+                              for n, r in results.items()) + ")")
 
     lines = [
         "# sleapish vs SLEAP 1.4.1, side by side",
         "",
         f"Same machine, same run ({platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, CPU only), alternating runs, whole process, batch 16; "
-        f"medians of {pairs} pair(s). SLEAP 1.4.1 in `{sleap_bin.parent}` (TF-cpu "
-        "2.15.1); sleapish in this checkout's venv (TF 2.21). Stubbed for SLEAP: "
+        f"{pairs_text}. SLEAP 1.4.1 in `{sleap_bin.parent}` (TF-cpu "
+        "2.15.1); sleapish in this checkout's venv (TF 2.21), commit "
+        + ", ".join(commits) + ". Stubbed for SLEAP: "
         + "; ".join(STUBBED) + f". Benchmark time {seconds / 60:.0f} min.",
         "",
         "| job | SLEAP 1.4.1 wall | sleapish wall | sleapish/SLEAP | CPU-s SLEAP / sleapish "
@@ -404,6 +425,9 @@ def main(argv=None) -> int:
                    help="comma-separated job names")
     p.add_argument("--sleap-venv", default=str(REPO.parent / "sleap141_venv"),
                    help="SLEAP 1.4.1's venv (built there if missing; outside the repo)")
+    p.add_argument("--update", action="store_true",
+                   help="keep the other jobs of the last report (vs_sleap.json) and "
+                        "replace only the jobs run now")
     args = p.parse_args(argv)
     names = [n.strip() for n in args.jobs.split(",") if n.strip()]
     unknown = [n for n in names if n not in PREDICT_JOBS and n not in TRAIN_JOBS]
@@ -417,12 +441,18 @@ def main(argv=None) -> int:
     sleap_bin = sleap_venv(Path(args.sleap_venv))
     t0 = time.perf_counter()
     results = {}
+    if args.update and REPORT.with_suffix(".json").is_file():
+        results = json.loads(REPORT.with_suffix(".json").read_text())
+    commit = _commit()
     with tempfile.TemporaryDirectory(prefix="vs_sleap.") as d:
         work = Path(d)
         for name in names:
             print(f"{name}:", flush=True)
             run = run_predict if name in PREDICT_JOBS else run_train
-            results[name] = run(name, args.pairs, sleap_bin, work)
+            results[name] = dict(run(name, args.pairs, sleap_bin, work),
+                                 pairs=args.pairs, commit=commit)
+            # Written after every job: an interrupted run keeps what it measured.
+            write_report(results, args.pairs, sleap_bin, time.perf_counter() - t0)
     print(write_report(results, args.pairs, sleap_bin, time.perf_counter() - t0))
     return 0
 
