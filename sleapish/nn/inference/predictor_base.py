@@ -33,7 +33,7 @@ from sleapish.nn.inference import layers_topdown as LT
 from sleapish.nn.inference.backends import check_backend, use_backend
 from sleapish.nn.inference.export_common import is_export_folder
 from sleapish.nn.inference.loading import keras_model_of, load_model_folder, wrap_model
-from sleapish.nn.inference.prefetch import prefetched
+from sleapish.nn.inference.prefetch import ordered_map, prefetched
 from sleapish.nn.inference.results import (
     ProgressReporter,
     drop_outside_points,
@@ -77,6 +77,10 @@ class Predictor:
             one graph), "onnxruntime" or "openvino" (CPU; see
             :mod:`sleapish.nn.inference.backends`).
         backend_threads: Threads of the ONNX Runtime / OpenVINO pool (None: all cores).
+        concurrent_batches: Batches predicted at once, each by its own thread (2:
+            while one batch is in single-threaded ops such as peak finding or
+            grouping, the other keeps the cores busy; 1: one batch at a time in the
+            calling thread). Results are in order either way.
     """
 
     inference_model: Any = None
@@ -94,6 +98,7 @@ class Predictor:
     backend: str = attrs.field(default="tensorflow", validator=lambda _, __, v:
                                check_backend(v))
     backend_threads: Optional[int] = None
+    concurrent_batches: int = 2
     _backend_cache: Dict[Any, Any] = attrs.field(factory=dict, init=False, repr=False)
     skipped_frames: List[int] = attrs.field(factory=list, init=False, repr=False)
     _model_channels: Optional[int] = attrs.field(default=None, init=False, repr=False)
@@ -359,22 +364,35 @@ class Predictor:
         if self.inference_model is None:
             self._initialize_inference_model()
         reporter = ProgressReporter(len(provider), self.verbosity, self.report_period)
+        model = self.inference_model
+        uses_image = getattr(self.tracker, "uses_image", False)  # flow tracking
+
+        def step(batch):
+            out = model.predict_on_batch(batch, numpy=True)
+            if not self.keep_outside_points:
+                drop_outside_points(out, np.shape(batch["image"])[1:3])
+            out["frame_ind"] = np.asarray(batch["frame_ind"])
+            out["video_ind"] = np.asarray(batch["video_ind"])
+            if uses_image:
+                out.setdefault("image", np.asarray(batch["image"]))
+            return out
+
+        batches = prefetched(self._batches(provider), depth=2)
         try:
-            for batch in prefetched(self._batches(provider), depth=2):
-                self._note_channels(batch["image"])
-                out = self.inference_model.predict_on_batch(batch, numpy=True)
-                if not self.keep_outside_points:
-                    drop_outside_points(out, np.shape(batch["image"])[1:3])
-                out["frame_ind"] = np.asarray(batch["frame_ind"])
-                out["video_ind"] = np.asarray(batch["video_ind"])
-                if getattr(self.tracker, "uses_image", False):  # flow tracking
-                    out.setdefault("image", np.asarray(batch["image"]))
+            for out in ordered_map(step, self._noting_channels(batches),
+                                   self.concurrent_batches):
                 reporter.update(len(out["frame_ind"]))
                 if self.progress_callback is not None:  # e.g. a cluster driver's bar
                     self.progress_callback(len(out["frame_ind"]))
                 yield out
         finally:
+            batches.close()  # stops the decoding thread
             reporter.close()
+
+    def _noting_channels(self, batches):
+        for batch in batches:
+            self._note_channels(batch["image"])
+            yield batch
 
     def predict(self, data, make_labels: bool = True, checkpoint=None):
         """Predict on videos, labels, arrays or providers.

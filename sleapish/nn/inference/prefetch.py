@@ -1,12 +1,15 @@
-"""A background thread that runs an iterator a few items ahead of its consumer."""
+"""Background threads: an iterator run a few items ahead of its consumer, and a map
+over an iterator by several threads with the results in order."""
 
 from __future__ import annotations
 
+import collections
 import queue
 import threading
-from typing import Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 def prefetched(iterator: Iterable[T], depth: int = 2) -> Iterator[T]:
@@ -56,4 +59,42 @@ def prefetched(iterator: Iterable[T], depth: int = 2) -> Iterator[T]:
                 thread.join(timeout=0.05)
 
 
-__all__ = ["prefetched"]
+def ordered_map(fn: Callable[[T], U], iterable: Iterable[T], workers: int = 2
+                ) -> Iterator[U]:
+    """`fn` applied to the items of `iterable` by `workers` threads, in order.
+
+    Used to keep two inference steps in flight: while one batch is in the network's
+    single-threaded ops (peak finding, cropping, grouping), the other keeps the
+    cores busy. `iterable` is consumed from the calling thread; at most `workers`
+    items are in flight. An error in `fn` is re-raised here, in order; closing the
+    generator waits for the items in flight and drops them.
+
+    Args:
+        fn: Function of one item (e.g. a batch -> its predictions).
+        iterable: The items.
+        workers: Threads (1: `fn` runs in the calling thread, nothing in flight).
+
+    Yields:
+        `fn(item)` for each item, in the order of `iterable`.
+    """
+    if workers <= 1:
+        for item in iterable:
+            yield fn(item)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    pending: collections.deque = collections.deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sleapish-step") as ex:
+        try:
+            for item in iterable:
+                pending.append(ex.submit(fn, item))
+                if len(pending) >= workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+__all__ = ["prefetched", "ordered_map"]
