@@ -16,15 +16,23 @@ models and videos (`../shared/data`). The two tools alternate (A B, then B A, ..
 that both see the same machine load; the report gives medians over the pairs, the
 sleapish/SLEAP wall-time ratio, CPU-seconds, peak memory, and whether the predictions
 agree (instances per frame, matched point distance). Training jobs run each tool for
-1 and 2 epochs of 20 batches on `clip.slp` with SLEAP's reference configs; the
-difference is the steady-state time of one epoch (20 batches and validation), so
-start-up and evaluation cancel out.
+2 epochs of 20 batches on `clip.slp` with SLEAP's reference configs, through
+`batch_timer.py`: a Keras callback added to `Model.fit` (both tools train with Keras 2
+`fit`) records when each batch ends, and the median interval between two batch ends of
+an epoch is the steady-state s/batch (input wait, step and per-batch Python; no
+start-up, tracing, validation, checkpoints or evaluation).
+
+The report also says whether TensorFlow's oneDNN kernels were on in each tool
+(sleapish turns them on on x86-64, `sleapish.nn._backend`; TensorFlow's default is off
+on many non-Intel CPUs). `--sleap-env TF_ENABLE_ONEDNN_OPTS=1` runs SLEAP with them on
+too, to separate what oneDNN gives from the rest.
 
 Usage:
     python benchmarks/bench_vs_sleap.py                 # every job, 3 pairs
     python benchmarks/bench_vs_sleap.py --pairs 1 --jobs single,bottomup
     make bench-vs-sleap BENCH_ARGS="--pairs 5"
     make bench-vs-sleap BENCH_ARGS="--pairs 1 --jobs train_bottomup --update"
+    python benchmarks/bench_vs_sleap.py --jobs bottomup --sleap-env TF_ENABLE_ONEDNN_OPTS=1
 Writes benchmarks/reports/vs_sleap.md (and vs_sleap.json with every run).
 """
 
@@ -48,6 +56,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DATA = SHARED / "data"
 REPORT = REPO / "benchmarks" / "reports" / "vs_sleap.md"
+BATCH_TIMER = Path(__file__).resolve().parent / "batch_timer.py"
 SLEAPISH_BIN = Path(sys.executable).parent
 
 #: SLEAP 1.4.1's runtime dependencies, pinned (a set that runs it on Python 3.11 here).
@@ -197,11 +206,22 @@ def timed(cmd: List[str], cwd: Path, env: Optional[Dict[str, str]] = None) -> Di
             "cores": (float(u) + float(s)) / max(float(e), 1e-9)}
 
 
-def _env() -> Dict[str, str]:
+def _env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1", TF_CPP_MIN_LOG_LEVEL="2",
                PYTHONWARNINGS="ignore")
     env.pop("PYTHONPATH", None)
+    env.update(extra or {})
     return env
+
+
+def onednn_on(bin_dir: Path, env: Dict[str, str], sleapish: bool) -> bool:
+    """Whether TensorFlow's oneDNN kernels are on in that tool's processes."""
+    pre = "import sleapish.nn._backend; " if sleapish else ""
+    code = (pre + "from tensorflow.python.util import _pywrap_util_port as p; "
+            "print(p.IsMklEnabled())")
+    out = subprocess.run([str(bin_dir / "python"), "-c", code], env=env,
+                         capture_output=True, text=True)
+    return out.stdout.strip().endswith("True")
 
 
 PREDICT_JOBS = {
@@ -248,9 +268,11 @@ def predict_cmd(tool: str, bin_dir: Path, job: Dict, out: Path) -> List[str]:
     return cmd
 
 
-def train_cmd(tool: str, bin_dir: Path, job: Dict, work: Path, epochs: int) -> List[str]:
+def train_cmd(tool: str, bin_dir: Path, job: Dict, work: Path, epochs: int,
+              times: Optional[Path] = None) -> List[str]:
     """The `sleap-train` / `sleapish-train` command: SLEAP's reference config, `epochs`
-    of 20 batches (2 validation batches), outputs in `work`."""
+    of 20 batches (2 validation batches), outputs in `work`; with `times`, run through
+    `batch_timer.py`, which writes the batch-end intervals there."""
     cfg = json.loads((SHARED / "reference_runs" / job["config"]).read_text())
     opt = cfg["optimization"]
     opt.update(epochs=epochs, batches_per_epoch=20, val_batches_per_epoch=2,
@@ -264,11 +286,13 @@ def train_cmd(tool: str, bin_dir: Path, job: Dict, work: Path, epochs: int) -> L
     path = work / f"{tool}_{epochs}.json"
     path.write_text(json.dumps(cfg))
     labels = str(DATA / "labels" / "clip.slp")
-    if tool == "sleap":
-        return [str(bin_dir / "sleap-train"), str(path), labels, "--video-paths",
-                str(DATA / "videos")]
-    return [str(bin_dir / "sleapish-train"), str(path), labels, "--video-paths",
-            str(DATA / "videos"), "--verbosity", "none", "--no-report"]
+    exe = "sleap-train" if tool == "sleap" else "sleapish-train"
+    args = [str(path), labels, "--video-paths", str(DATA / "videos")]
+    if tool != "sleap":
+        args += ["--verbosity", "none", "--no-report"]
+    if times is None:
+        return [str(bin_dir / exe)] + args
+    return [str(bin_dir / "python"), str(BATCH_TIMER), str(times), exe] + args
 
 
 # ------------------------------------------------------------------ agreement
@@ -308,7 +332,8 @@ def agreement(path_a: Path, path_b: Path) -> Dict:
 
 
 # ------------------------------------------------------------------------ main
-def run_predict(name: str, pairs: int, sleap_bin: Path, work: Path) -> Dict:
+def run_predict(name: str, pairs: int, sleap_bin: Path, work: Path,
+                sleap_env: Dict[str, str]) -> Dict:
     job = PREDICT_JOBS[name]
     runs: Dict[str, List[Dict]] = {"sleap": [], "sleapish": []}
     outs = {}
@@ -317,29 +342,36 @@ def run_predict(name: str, pairs: int, sleap_bin: Path, work: Path) -> Dict:
         for tool in order:
             out = work / f"{name}.{tool}.{k}.slp"
             bin_dir = sleap_bin if tool == "sleap" else SLEAPISH_BIN
-            r = timed(predict_cmd(tool, bin_dir, job, out), work, _env())
+            env = _env(sleap_env if tool == "sleap" else None)
+            r = timed(predict_cmd(tool, bin_dir, job, out), work, env)
             runs[tool].append(r)
             outs[tool] = out
             print(f"  {name} {tool} pair {k + 1}: {r['wall']:.1f} s", flush=True)
     return {"runs": runs, "agreement": agreement(outs["sleap"], outs["sleapish"])}
 
 
-def run_train(name: str, pairs: int, sleap_bin: Path, work: Path) -> Dict:
+def run_train(name: str, pairs: int, sleap_bin: Path, work: Path,
+              sleap_env: Dict[str, str]) -> Dict:
     job = TRAIN_JOBS[name]
     runs: Dict[str, List[Dict]] = {"sleap": [], "sleapish": []}
-    epoch: Dict[str, List[float]] = {"sleap": [], "sleapish": []}
+    batches: Dict[str, List[float]] = {"sleap": [], "sleapish": []}
     for k in range(pairs):
         order = ("sleap", "sleapish") if k % 2 == 0 else ("sleapish", "sleap")
         for tool in order:
             bin_dir = sleap_bin if tool == "sleap" else SLEAPISH_BIN
             shutil.rmtree(work / "runs", ignore_errors=True)
-            one = timed(train_cmd(tool, bin_dir, job, work, 1), work, _env())
-            two = timed(train_cmd(tool, bin_dir, job, work, 2), work, _env())
-            runs[tool].append(two)
-            epoch[tool].append(two["wall"] - one["wall"])
-            print(f"  {name} {tool} pair {k + 1}: 2 epochs {two['wall']:.1f} s, one more "
-                  f"epoch {two['wall'] - one['wall']:.1f} s", flush=True)
-    return {"runs": runs, "epoch_seconds": epoch}
+            times = work / f"{name}.{tool}.{k}.batches.json"
+            env = _env(sleap_env if tool == "sleap" else None)
+            r = timed(train_cmd(tool, bin_dir, job, work, 2, times), work, env)
+            intervals = [t for epoch in json.loads(times.read_text())["epochs"]
+                         for t in epoch]
+            if not intervals:
+                raise RuntimeError(f"{tool} {name}: the batch timer saw no batches")
+            runs[tool].append(dict(r, s_per_batch=_med(intervals)))
+            batches[tool] += intervals
+            print(f"  {name} {tool} pair {k + 1}: 2 epochs {r['wall']:.1f} s, "
+                  f"{_med(intervals):.3f} s/batch", flush=True)
+    return {"runs": runs, "batch_seconds": batches}
 
 
 def _med(values):
@@ -380,6 +412,8 @@ def write_report(results: Dict, pairs: int, sleap_bin: Path, seconds: float) -> 
         + ", ".join(commits) + ". Stubbed for SLEAP: "
         + "; ".join(STUBBED) + f". Benchmark time {seconds / 60:.0f} min.",
         "",
+        _onednn_text(results),
+        "",
         "| job | SLEAP 1.4.1 wall | sleapish wall | sleapish/SLEAP | CPU-s SLEAP / sleapish "
         "| cores busy SLEAP / sleapish | peak MiB SLEAP / sleapish | outputs agree |",
         "|---|---|---|---|---|---|---|---|",
@@ -399,18 +433,40 @@ def write_report(results: Dict, pairs: int, sleap_bin: Path, seconds: float) -> 
             f"{_med([r['cores'] for r in s]):.2f} / {_med([r['cores'] for r in p]):.2f} | "
             f"{_med([r['rss_mib'] for r in s]):.0f} / {_med([r['rss_mib'] for r in p]):.0f} "
             f"| {agree} |")
-        if "epoch_seconds" in res:
-            es, ep = _med(res["epoch_seconds"]["sleap"]), _med(res["epoch_seconds"]["sleapish"])
+        if "batch_seconds" in res:
+            bs, bp = res["batch_seconds"]["sleap"], res["batch_seconds"]["sleapish"]
             lines.append(
-                f"| same, marginal epoch (2 epochs minus 1: 20 batches, 2 validation "
-                f"batches, checkpoints) / 20 | {es / 20:.3f} s | {ep / 20:.3f} s | "
-                f"**{ep / es:.2f}** | | | | |")
+                f"| same, steady-state s/batch (median of {len(bs)} / {len(bp)} "
+                f"batch intervals, timer in Keras `fit`) | {_med(bs):.3f} s | "
+                f"{_med(bp):.3f} s | **{_med(bp) / _med(bs):.2f}** | | | | |")
     lines += ["", "Ratios below 1 mean sleapish is faster (the goal of issue 20: at most "
-              "0.67 on every prediction job, 0.8 on training s/batch).", ""]
+              "0.67 on every prediction job, 0.8 on training s/batch). Training wall "
+              "time includes set-up and each tool's evaluation of every split after "
+              "training.", ""]
     text = "\n".join(lines)
     REPORT.write_text(text)
     REPORT.with_suffix(".json").write_text(json.dumps(results, indent=1, default=float))
     return text
+
+
+def _onednn_text(results: Dict) -> str:
+    """One sentence: oneDNN in each tool and SLEAP's extra environment, per job."""
+    seen = {}
+    for name, r in results.items():
+        key = (r.get("onednn_sleap"), r.get("onednn_sleapish"),
+               " ".join(f"{k}={v}" for k, v in sorted(r.get("sleap_env", {}).items())))
+        seen.setdefault(key, []).append(name)
+
+    def on(flag):
+        return "unknown" if flag is None else ("on" if flag else "off")
+
+    parts = []
+    for (s, p, extra), names in seen.items():
+        env = f", SLEAP run with `{extra}`" if extra else ""
+        jobs = "" if len(seen) == 1 else f" ({', '.join(names)})"
+        parts.append(f"TensorFlow's oneDNN kernels: SLEAP {on(s)}, sleapish {on(p)}{env}"
+                     f"{jobs}")
+    return "; ".join(parts) + "."
 
 
 def rewrite_report(pairs: int, sleap_venv: Path) -> str:
@@ -429,7 +485,16 @@ def main(argv=None) -> int:
     p.add_argument("--update", action="store_true",
                    help="keep the other jobs of the last report (vs_sleap.json) and "
                         "replace only the jobs run now")
+    p.add_argument("--sleap-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="environment variable for SLEAP's runs only (repeatable), e.g. "
+                        "TF_ENABLE_ONEDNN_OPTS=1")
     args = p.parse_args(argv)
+    bad = [e for e in args.sleap_env if "=" not in e or not e.split("=", 1)[0]]
+    if bad:
+        print(f"bench_vs_sleap: error: --sleap-env takes KEY=VALUE. Received: {bad}",
+              file=sys.stderr)
+        return 2
+    sleap_env = dict(e.split("=", 1) for e in args.sleap_env)
     names = [n.strip() for n in args.jobs.split(",") if n.strip()]
     unknown = [n for n in names if n not in PREDICT_JOBS and n not in TRAIN_JOBS]
     if unknown:
@@ -445,13 +510,16 @@ def main(argv=None) -> int:
     if args.update and REPORT.with_suffix(".json").is_file():
         results = json.loads(REPORT.with_suffix(".json").read_text())
     commit = _commit()
+    onednn = {"onednn_sleap": onednn_on(sleap_bin, _env(sleap_env), sleapish=False),
+              "onednn_sleapish": onednn_on(SLEAPISH_BIN, _env(), sleapish=True)}
     with tempfile.TemporaryDirectory(prefix="vs_sleap.") as d:
         work = Path(d)
         for name in names:
             print(f"{name}:", flush=True)
             run = run_predict if name in PREDICT_JOBS else run_train
-            results[name] = dict(run(name, args.pairs, sleap_bin, work),
-                                 pairs=args.pairs, commit=commit)
+            results[name] = dict(run(name, args.pairs, sleap_bin, work, sleap_env),
+                                 pairs=args.pairs, commit=commit, sleap_env=sleap_env,
+                                 **onednn)
             # Written after every job: an interrupted run keeps what it measured.
             write_report(results, args.pairs, sleap_bin, time.perf_counter() - t0)
     print(write_report(results, args.pairs, sleap_bin, time.perf_counter() - t0))

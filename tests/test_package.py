@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import sleap_io as sio
 from clean_env import clean_env
 
 import sleapish
+from sleapish.nn._backend import ONEDNN_MACHINES
 
 
 def test_version_and_reexports():
@@ -47,16 +49,35 @@ def test_backend_import_prints_no_tensorflow_logs():
     # CPU and GPU); they are captured.
     assert out.stderr == "", out.stderr
     # Asked for, they are exactly what a bare TensorFlow import prints here (at the
-    # log level sleapish sets by default).
+    # log level and oneDNN setting sleapish sets by default).
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, env=clean_env(SLEAPISH_TF_LOGS="1"))
+    onednn = ({"TF_ENABLE_ONEDNN_OPTS": "1"}
+              if platform.machine().lower() in ONEDNN_MACHINES else {})
     bare = subprocess.run(
         [sys.executable, "-c", "import tensorflow as tf, tf_keras; "
          "tf.config.list_physical_devices(); "
          "m = tf_keras.Sequential([tf_keras.layers.Dense(2)]); m(tf.zeros((1, 3)))"],
         capture_output=True, text=True, check=True,
-        env=clean_env(TF_CPP_MIN_LOG_LEVEL="2"))
+        env=clean_env(TF_CPP_MIN_LOG_LEVEL="2", **onednn))
     assert _tf_messages(shown.stderr) == _tf_messages(bare.stderr)
+
+
+_ONEDNN_PROBE = ("import sleapish.nn._backend; "
+                 "from tensorflow.python.util import _pywrap_util_port as p; "
+                 "print(p.IsMklEnabled())")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(platform.machine().lower() not in ONEDNN_MACHINES,
+                    reason="sleapish turns oneDNN on only on x86-64")
+def test_onednn_kernels_are_on_unless_the_user_turns_them_off():
+    def probe(**env):
+        return subprocess.run([sys.executable, "-c", _ONEDNN_PROBE], capture_output=True,
+                              text=True, check=True, env=clean_env(**env)).stdout.strip()
+
+    assert probe() == "True"  # whatever TensorFlow's default for this CPU is
+    assert probe(TF_ENABLE_ONEDNN_OPTS="0") == "False"
 
 
 def test_load_model_shows_its_real_signature():
