@@ -28,7 +28,7 @@ on many non-Intel CPUs). `--sleap-env TF_ENABLE_ONEDNN_OPTS=1` runs SLEAP with t
 too, to separate what oneDNN gives from the rest.
 
 Usage:
-    python benchmarks/bench_vs_sleap.py                 # every job, 3 pairs
+    python benchmarks/bench_vs_sleap.py                 # every job: 3 pairs, training 1
     python benchmarks/bench_vs_sleap.py --pairs 1 --jobs single,bottomup
     make bench-vs-sleap BENCH_ARGS="--pairs 5"
     make bench-vs-sleap BENCH_ARGS="--pairs 1 --jobs train_bottomup --update"
@@ -391,8 +391,10 @@ def _commit() -> str:
     return rev + ("+changes" if dirty else "")
 
 
-def write_report(results: Dict, pairs: int, sleap_bin: Path, seconds: float) -> str:
-    """The Markdown report of `results` (also written to `REPORT`)."""
+def write_report(results: Dict, pairs: int, sleap_bin: Path, seconds: float,
+                 report: Path = REPORT) -> str:
+    """The Markdown report of `results` (also written to `report`, and the runs to
+    its `.json` beside it)."""
     import platform
 
     job_pairs = sorted({int(r.get("pairs", pairs)) for r in results.values()})
@@ -444,8 +446,8 @@ def write_report(results: Dict, pairs: int, sleap_bin: Path, seconds: float) -> 
               "time includes set-up and each tool's evaluation of every split after "
               "training.", ""]
     text = "\n".join(lines)
-    REPORT.write_text(text)
-    REPORT.with_suffix(".json").write_text(json.dumps(results, indent=1, default=float))
+    report.write_text(text)
+    report.with_suffix(".json").write_text(json.dumps(results, indent=1, default=float))
     return text
 
 
@@ -469,15 +471,18 @@ def _onednn_text(results: Dict) -> str:
     return "; ".join(parts) + "."
 
 
-def rewrite_report(pairs: int, sleap_venv: Path) -> str:
-    """Write the report again from `vs_sleap.json` (the runs of the last benchmark)."""
-    results = json.loads(REPORT.with_suffix(".json").read_text())
-    return write_report(results, pairs, Path(sleap_venv) / "bin", float("nan"))
+def rewrite_report(pairs: int, sleap_venv: Path, report: Path = REPORT) -> str:
+    """Write the report again from its `.json` (the runs of the last benchmark)."""
+    results = json.loads(report.with_suffix(".json").read_text())
+    return write_report(results, pairs, Path(sleap_venv) / "bin", float("nan"), report)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pairs", type=int, default=3, help="alternating pairs per job")
+    p.add_argument("--pairs", type=int, default=3,
+                   help="alternating pairs per prediction job")
+    p.add_argument("--train-pairs", type=int, default=1,
+                   help="alternating pairs per training job (each run is minutes)")
     p.add_argument("--jobs", default=",".join([*PREDICT_JOBS, *TRAIN_JOBS]),
                    help="comma-separated job names")
     p.add_argument("--sleap-venv", default=str(REPO.parent / "sleap141_venv"),
@@ -488,7 +493,10 @@ def main(argv=None) -> int:
     p.add_argument("--sleap-env", action="append", default=[], metavar="KEY=VALUE",
                    help="environment variable for SLEAP's runs only (repeatable), e.g. "
                         "TF_ENABLE_ONEDNN_OPTS=1")
+    p.add_argument("--report", default=str(REPORT),
+                   help="the Markdown report to write (its .json beside it)")
     args = p.parse_args(argv)
+    report = Path(args.report)
     bad = [e for e in args.sleap_env if "=" not in e or not e.split("=", 1)[0]]
     if bad:
         print(f"bench_vs_sleap: error: --sleap-env takes KEY=VALUE. Received: {bad}",
@@ -507,8 +515,8 @@ def main(argv=None) -> int:
     sleap_bin = sleap_venv(Path(args.sleap_venv))
     t0 = time.perf_counter()
     results = {}
-    if args.update and REPORT.with_suffix(".json").is_file():
-        results = json.loads(REPORT.with_suffix(".json").read_text())
+    if args.update and report.with_suffix(".json").is_file():
+        results = json.loads(report.with_suffix(".json").read_text())
     commit = _commit()
     onednn = {"onednn_sleap": onednn_on(sleap_bin, _env(sleap_env), sleapish=False),
               "onednn_sleapish": onednn_on(SLEAPISH_BIN, _env(), sleapish=True)}
@@ -517,12 +525,13 @@ def main(argv=None) -> int:
         for name in names:
             print(f"{name}:", flush=True)
             run = run_predict if name in PREDICT_JOBS else run_train
-            results[name] = dict(run(name, args.pairs, sleap_bin, work, sleap_env),
-                                 pairs=args.pairs, commit=commit, sleap_env=sleap_env,
+            pairs = args.pairs if name in PREDICT_JOBS else args.train_pairs
+            results[name] = dict(run(name, pairs, sleap_bin, work, sleap_env),
+                                 pairs=pairs, commit=commit, sleap_env=sleap_env,
                                  **onednn)
             # Written after every job: an interrupted run keeps what it measured.
-            write_report(results, args.pairs, sleap_bin, time.perf_counter() - t0)
-    print(write_report(results, args.pairs, sleap_bin, time.perf_counter() - t0))
+            write_report(results, args.pairs, sleap_bin, time.perf_counter() - t0, report)
+    print(write_report(results, args.pairs, sleap_bin, time.perf_counter() - t0, report))
     return 0
 
 
