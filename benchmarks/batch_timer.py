@@ -43,6 +43,12 @@ def _keras_model_classes():
 
 def install(out_path: str) -> None:
     """Patch `Model.fit` so that every fit records batch-end times into `out_path`."""
+    try:
+        # sleapish chooses TensorFlow's settings (tf-keras, oneDNN) in its backend
+        # module before TensorFlow is imported: import it first, as the tool does.
+        import sleapish.nn._backend  # noqa: F401
+    except ImportError:  # SLEAP's environment
+        pass
     epochs = []
 
     def make_callback(base):
