@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_inference import CASES
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -42,17 +43,8 @@ NETWORKS = {
     "min_tracks_2node.UNet.topdown_multiclass": (128, 128),
 }
 
-JOBS = {
-    "single instance": (["minimal_robot.UNet.single_instance"], "small_robot.mp4"),
-    "top-down": (["minimal_instance.UNet.centroid",
-                  "minimal_instance.UNet.centered_instance"],
-                 "centered_pair_low_quality.mp4"),
-    "bottom-up": (["minimal_instance.UNet.bottomup"], "centered_pair_low_quality.mp4"),
-    "bottom-up multi-class": (["min_tracks_2node.UNet.bottomup_multiclass"], "clip.mp4"),
-    "top-down multi-class": (["minimal_instance.UNet.centroid",
-                              "min_tracks_2node.UNet.topdown_multiclass"],
-                             "centered_pair_low_quality.mp4"),
-}
+#: job -> (models, video): the end-to-end cases of `bench_inference.py`.
+JOBS = {name: (models, video) for name, models, video in CASES}
 
 
 def _rate(fn, batch: int, seconds: float = 1.5) -> float:

@@ -19,11 +19,12 @@ matplotlib) at start-up, which takes ~1.2 s and ~45 MiB off every process here, 
 imported before sleapish.
 
 `TF_ENABLE_ONEDNN_OPTS=1` is set on x86-64 unless the environment already sets it:
-TensorFlow turns its oneDNN kernels on by default only on some Intel CPUs, and on
-others (e.g. AMD EPYC) runs convolutions and their gradients on its slower Eigen
-kernels. Measured on a 2-core AMD EPYC (`benchmarks/reports/vs_sleap.md`), oneDNN
-makes a UNet training step ~1.4x and its forward pass ~1.3x faster. Results differ
-from Eigen's by float round-off (summation order). `TF_ENABLE_ONEDNN_OPTS=0` restores
+TensorFlow's own default depends on the CPU (on an AMD EPYC with AVX2 and no AVX-512,
+TensorFlow 2.15 and 2.21 leave oneDNN off) and then runs convolutions and their
+gradients on its slower Eigen kernels. Measured on that CPU (docs/benchmarks.md),
+oneDNN makes a UNet training step and forward pass ~1.3x faster and bottom-up
+prediction ~1.9x. Results differ from Eigen's by float round-off (summation order).
+`TF_ENABLE_ONEDNN_OPTS=0` restores
 TensorFlow's choice. Like the Keras switch, it must be set before TensorFlow is
 imported.
 """
