@@ -24,9 +24,8 @@ TensorFlow 2.15 and 2.21 leave oneDNN off) and then runs convolutions and their
 gradients on its slower Eigen kernels. Measured on that CPU (docs/benchmarks.md),
 oneDNN makes a UNet training step and forward pass ~1.3x faster and bottom-up
 prediction ~1.9x. Results differ from Eigen's by float round-off (summation order).
-`TF_ENABLE_ONEDNN_OPTS=0` restores
-TensorFlow's choice. Like the Keras switch, it must be set before TensorFlow is
-imported.
+`TF_ENABLE_ONEDNN_OPTS=0` restores TensorFlow's choice. Like the Keras switch, it
+must be set before TensorFlow is imported.
 """
 
 from __future__ import annotations
